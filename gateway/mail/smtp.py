@@ -1,0 +1,175 @@
+"""The SMTP edge: accept mail for our shared mailboxes only, answer 250 only once it is stored.
+
+A thin edge in the aiosmtpd style: `handle_RCPT` refuses unknown recipients (550, never an open
+relay), `handle_DATA` hands the bytes to the group committer and answers when the commit is done.
+No parsing or classification happens inside the SMTP session. When the store cannot commit, the
+sender gets a 451 and tries again later: never a 250 for mail we do not hold.
+
+Group commit: every session's message waits on one writer thread that commits whatever is pending
+in a single transaction and enqueues the intake jobs in one Redis round trip; under load that
+turns a thousand fsyncs into a few dozen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue as stdlib_queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from gateway import jobs
+from gateway.intake import new_raw_message
+from gateway.services import Services
+from gateway.store.models import RawMessage
+
+log = logging.getLogger("frontdesk.smtp")
+
+MAX_BATCH = 256
+
+
+@dataclass
+class _Pending:
+    row: RawMessage
+    future: Future[int]
+
+
+class GroupCommitter:
+    """One writer thread: commits pending messages together, then resolves each sender's wait."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._pending: stdlib_queue.Queue[_Pending | None] = stdlib_queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="smtp-committer", daemon=True)
+        self._thread.start()
+
+    def submit(self, row: RawMessage) -> Future[int]:
+        future: Future[int] = Future()
+        self._pending.put(_Pending(row, future))
+        return future
+
+    def close(self) -> None:
+        self._pending.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._pending.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._pending.get_nowait()
+                except stdlib_queue.Empty:
+                    break
+                if item is None:
+                    self._pending.put(None)
+                    break
+                batch.append(item)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            with self.services.store.session() as session:
+                session.add_all([p.row for p in batch])
+                session.commit()
+                ids = [p.row.id for p in batch]
+        except Exception as exc:  # the store is down or full: every sender in the batch gets a 451
+            log.error("store unavailable, %d message(s) refused with 451: %s", len(batch), exc)
+            for p in batch:
+                p.future.set_exception(exc)
+            return
+        for p, raw_id in zip(batch, ids, strict=True):
+            p.future.set_result(raw_id)
+        try:
+            jobs.enqueue_intake_many(self.services, ids)
+        except Exception as exc:  # Redis is transport only: the sweeper re-enqueues from the store
+            log.warning("could not enqueue %d stored message(s), the sweeper will: %s", len(ids), exc)
+
+
+class IntakeHandler:
+    def __init__(self, services: Services, committer: GroupCommitter) -> None:
+        self.services = services
+        self.committer = committer
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        config = self.services.config
+        if config.mailbox(address) is None:
+            return f"550 5.1.1 <{address}>: no such mailbox here (this server accepts mail only for its own shared mailboxes)"
+        if len(envelope.rcpt_tos) >= config.max_recipients:
+            return f"452 4.5.3 Too many recipients (at most {config.max_recipients} per message)"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        config = self.services.config
+        box = config.mailbox(envelope.rcpt_tos[0])
+        assert box is not None  # handle_RCPT admitted only our mailboxes
+        raw = envelope.original_content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        row = new_raw_message(
+            raw, channel=box.channel, mailbox=box.address, source="smtp", envelope_from=str(envelope.mail_from or "")
+        )
+        try:
+            raw_id = await asyncio.wrap_future(self.committer.submit(row))
+        except Exception:
+            return "451 4.3.0 Message not stored: the store is unavailable, please try again later"
+        log.info("stored message %s raw=%d for %s (%d bytes)", row.message_id or "(no id)", raw_id, box.address, len(raw))
+        return f"250 2.0.0 Stored as {raw_id}"
+
+
+class CappedSMTP(SMTP):
+    """aiosmtpd with a cap on concurrent connections (it has none of its own)."""
+
+    def __init__(self, handler: Any, *, counter: list[int], max_connections: int, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._counter = counter
+        self._max_connections = max_connections
+        self._counted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._counter[0] >= self._max_connections and self.transport is None:
+            transport.write(b"421 4.7.0 Too many connections, try again later\r\n")  # type: ignore[attr-defined]
+            transport.close()
+            return
+        if self.transport is None:
+            self._counter[0] += 1
+            self._counted = True
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if not self._counted:
+            return
+        self._counted = False
+        self._counter[0] -= 1
+        super().connection_lost(error)
+
+
+class IntakeController(Controller):
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        config = services.config
+        self.committer = GroupCommitter(services)
+        self.counter = [0]
+        self.max_connections = int(config.extra.get("smtp", {}).get("max_connections", 200))
+        super().__init__(
+            IntakeHandler(services, self.committer),
+            hostname=kwargs.pop("hostname", config.smtp_host),
+            port=kwargs.pop("port", config.smtp_port),
+            data_size_limit=config.max_message_bytes,
+            timeout=float(config.extra.get("smtp", {}).get("session_timeout", 60)),
+            **kwargs,
+        )
+
+    def factory(self) -> SMTP:
+        return CappedSMTP(self.handler, counter=self.counter, max_connections=self.max_connections, **self.SMTP_kwargs)
+
+    def stop(self, no_assert: bool = False) -> None:
+        super().stop(no_assert=no_assert)
+        self.committer.close()

@@ -1,0 +1,310 @@
+"""The intake pipeline, top to bottom: one stored message in, one case (or a follow-up) out.
+
+    stored raw message
+      -> parse                      gateway/mail/parse.py
+      -> duplicate?                 same Message-ID (or content hash) already has a case
+      -> follow-up?                 reference in the subject, or a reply to one of our messages
+      -> hygiene                    gateway/hygiene.py: a machine wrote it -> no acknowledgement
+      -> classify                   gateway/classify: topic, secondary topics, reasons
+      -> route                      queue/routing.toml: topic -> team queue
+      -> assign                     gateway/assign.py: handler, absences
+      -> deadlines                  gateway/policy: working days, the organisation's nation
+      -> acknowledgement rendered   gateway/acknowledge.py, stored as pending in the same commit
+    then deliver: send the acknowledgement once, hand the routed work to the team's RQ queue.
+
+`open_case` only touches the store and is idempotent (the case is unique per first message, the
+acknowledgement unique per case), so a job run twice, or killed half-way, ends in the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from gateway import acknowledge, jobs
+from gateway.assign import assign, load_absences
+from gateway.classify import classify
+from gateway.hygiene import automatic_reasons
+from gateway.intake import accept
+from gateway.mail.outbound import SendError, send
+from gateway.mail.parse import ParsedMessage, parse
+from gateway.policy.presets import compute_deadlines
+from gateway.services import Services
+from gateway.store import Acknowledgement, Case, CaseEvent, RawMessage, Routing
+
+log = logging.getLogger("frontdesk.pipeline")
+
+REFERENCE = re.compile(r"\b([A-Z]{2,5})-(\d{4})-(\d{6})\b")
+ACK_LIMIT_PER_DAY = 3
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the confirmation page and the logs need to know about a case."""
+
+    case_id: int
+    reference: str
+    topic: str
+    queue: str
+    handler_name: str
+    handler_role: str
+    acknowledge_by: datetime | None
+    reply_by: datetime | None
+    acknowledge: bool
+
+
+def facts(case: Case) -> CaseFacts:
+    return CaseFacts(
+        case_id=case.id,
+        reference=case.reference or "",
+        topic=case.topic,
+        queue=case.queue,
+        handler_name=case.handler_name,
+        handler_role=case.handler_role,
+        acknowledge_by=case.acknowledge_by,
+        reply_by=case.reply_by,
+        acknowledge=case.acknowledge,
+    )
+
+
+def form_answers(raw: RawMessage, msg: ParsedMessage) -> dict[str, str] | None:
+    """The web form's answers, trusted only when the form itself stored the message."""
+    if raw.source != "form":
+        return None
+    prefix = "x-frontdesk-form-"
+    return {name[len(prefix) :]: value for name, value in msg.headers if name.startswith(prefix)}
+
+
+def find_duplicate(session: Session, raw: RawMessage) -> RawMessage | None:
+    """An earlier stored copy of the same message (delivered twice, or by SMTP and IMAP)."""
+    same = RawMessage.message_id == raw.message_id if raw.message_id else RawMessage.content_hash == raw.content_hash
+    return session.scalar(select(RawMessage).where(same, RawMessage.id < raw.id).order_by(RawMessage.id).limit(1))
+
+
+def find_case_for_reply(session: Session, msg: ParsedMessage) -> Case | None:
+    """A follow-up: a reference of ours in the subject, or a reply to a message we sent."""
+    ids = [i for i in (msg.in_reply_to, *msg.references) if i]
+    if ids:
+        case_id = session.scalar(select(Acknowledgement.case_id).where(Acknowledgement.message_id.in_(ids)).limit(1))
+        if case_id is not None:
+            return session.get(Case, case_id)
+    for match in REFERENCE.finditer(msg.subject):
+        case = session.scalar(select(Case).where(Case.reference == match.group(0)))
+        if case is not None:
+            return case
+    return None
+
+
+def make_reference(prefix: str, case: Case) -> str:
+    return f"{prefix}-{case.created_at.year}-{case.id:06d}"
+
+
+def over_sender_limit(session: Session, recipient: str, now: datetime) -> bool:
+    """At most ACK_LIMIT_PER_DAY acknowledgements to one address in 24 hours: no mail loops."""
+    sent = session.scalar(
+        select(func.count())
+        .select_from(Acknowledgement)
+        .where(Acknowledgement.recipient == recipient, Acknowledgement.created_at > now - timedelta(hours=24))
+    )
+    return (sent or 0) >= ACK_LIMIT_PER_DAY
+
+
+def open_case(services: Services, raw_id: int) -> CaseFacts | None:
+    """Decide everything about one stored message and commit it; None when no new case was opened."""
+    config = services.config
+    with services.store.session() as session, session.begin():
+        raw = session.get(RawMessage, raw_id)
+        if raw is None:
+            raise LookupError(f"raw message {raw_id} is not in the store")
+        if raw.case_id is not None:
+            case = session.get(Case, raw.case_id)
+            return facts(case) if case is not None and case.first_message_id == raw.id else None
+        if raw.state in ("duplicate", "failed"):
+            return None
+        msg = parse(raw.raw)
+        earlier = find_duplicate(session, raw)
+        if earlier is not None:
+            raw.state, raw.duplicate_of, raw.case_id = "duplicate", earlier.id, earlier.case_id
+            return None
+        existing = find_case_for_reply(session, msg)
+        if existing is not None:
+            raw.case_id = existing.id
+            session.add(CaseEvent(case_id=existing.id, kind="follow_up", detail={"raw_message_id": raw.id}))
+            session.add(Routing(raw_message_id=raw.id, case_id=existing.id, queue=existing.queue, kind="follow_up"))
+            return None
+        return facts(_new_case(services, session, raw, msg))
+
+
+def _new_case(services: Services, session: Session, raw: RawMessage, msg: ParsedMessage) -> Case:
+    config = services.config
+    now = datetime.now(UTC)
+    received = raw.received_at if raw.received_at.tzinfo else raw.received_at.replace(tzinfo=UTC)
+    result = classify(msg, channel=raw.channel, form=form_answers(raw, msg), rules=services.rules)
+    queue = config.queue_for(result.topic)
+    team = config.teams[queue]
+    absences = services.cache.setdefault("absences", load_absences(config.queue_dir))
+    who = assign(session, team, absences, received.date())
+    policy, calendar = services.policy
+    due = compute_deadlines(policy, calendar, raw.channel, result.topic, 1, received)
+    requester_email = msg.from_addr
+    no_ack = automatic_reasons(msg, config.own_addresses())
+    if not result.acknowledge and not no_ack:
+        no_ack.append(f"topic {result.topic} is not answered")
+    if not team.acknowledge:
+        no_ack.append(f"queue {queue} is never answered")
+    if not requester_email or "@" not in requester_email:
+        no_ack.append("no address to reply to")
+    elif over_sender_limit(session, requester_email, now):
+        no_ack.append(f"over {ACK_LIMIT_PER_DAY} acknowledgements to {requester_email} in 24 hours")
+    case = Case(
+        first_message_id=raw.id,
+        created_at=now,
+        channel=raw.channel,
+        topic=result.topic,
+        secondary=list(result.secondary),
+        reasons=list(result.reasons),
+        queue=queue,
+        handler_name=who.handler.name,
+        handler_role=who.handler.role,
+        handler_email=who.handler.email,
+        requester_name=msg.from_name[:300],
+        requester_email=requester_email[:320],
+        subject=msg.subject[:998],
+        acknowledge=not no_ack,
+        no_ack_reasons=no_ack,
+        acknowledge_by=due.acknowledge_by,
+        reply_by=due.reply_by,
+        flags=["unparsed"] if msg.defects and not msg.text else [],
+    )
+    session.add(case)
+    session.flush()
+    case.reference = make_reference(str(config.organisation.get("reference_prefix", "CS")), case)
+    raw.case_id = case.id
+    session.add(CaseEvent(case_id=case.id, kind="opened", detail={"reasons": list(result.reasons), "deadlines": due.reasons}))
+    if not no_ack:
+        session.add(acknowledge.build(services, case, raw, msg, who, due))
+    else:
+        session.add(CaseEvent(case_id=case.id, kind="not_acknowledged", detail={"why": no_ack}))
+    session.add(Routing(raw_message_id=raw.id, case_id=case.id, queue=queue, kind="new_case"))
+    return case
+
+
+def send_acknowledgement(services: Services, case_id: int) -> bool:
+    """Send the pending acknowledgement of a case once: claim it, send, mark it sent."""
+    config = services.config
+    with services.store.session() as session, session.begin():
+        claimed = session.execute(
+            update(Acknowledgement)
+            .where(Acknowledgement.case_id == case_id, Acknowledgement.state == "pending")
+            .values(state="sending", claimed_at=datetime.now(UTC), attempts=Acknowledgement.attempts + 1)
+        ).rowcount
+        if not claimed:
+            return False
+        ack = session.scalar(select(Acknowledgement).where(Acknowledgement.case_id == case_id))
+        assert ack is not None
+        recipient, rendered = ack.recipient, ack.rendered
+    try:
+        where = send(config.relay, config.outbox_dir, config.from_address, [recipient], rendered)
+    except SendError as exc:
+        with services.store.session() as session, session.begin():
+            session.execute(
+                update(Acknowledgement).where(Acknowledgement.case_id == case_id).values(state="pending", error=str(exc))
+            )
+        raise
+    with services.store.session() as session, session.begin():
+        session.execute(
+            update(Acknowledgement)
+            .where(Acknowledgement.case_id == case_id)
+            .values(state="sent", sent_at=datetime.now(UTC), error="")
+        )
+        session.add(CaseEvent(case_id=case_id, kind="acknowledged", detail={"to": recipient, "via": where}))
+    return True
+
+
+def deliver(services: Services, raw_id: int) -> None:
+    """After open_case: send the acknowledgement, hand the routed work to its team queue, mark done."""
+    with services.store.session() as session:
+        raw = session.get(RawMessage, raw_id)
+        if raw is None or raw.case_id is None:
+            return
+        case_id = raw.case_id
+        routing = session.scalar(select(Routing).where(Routing.raw_message_id == raw_id))
+    send_acknowledgement(services, case_id)
+    if routing is not None and routing.state == "pending":
+        jobs.enqueue_routing(services, routing.queue, routing.id)
+    with services.store.session() as session, session.begin():
+        session.execute(update(RawMessage).where(RawMessage.id == raw_id, RawMessage.state == "new").values(state="done"))
+
+
+def process(services: Services, raw_id: int) -> None:
+    """The intake job: open the case (or join one), then deliver. Logs one line per message."""
+    with services.store.session() as session, session.begin():
+        session.execute(update(RawMessage).where(RawMessage.id == raw_id).values(attempts=RawMessage.attempts + 1))
+    opened = open_case(services, raw_id)
+    deliver(services, raw_id)
+    with services.store.session() as session:
+        raw = session.get(RawMessage, raw_id)
+        case = session.get(Case, raw.case_id) if raw and raw.case_id else None
+        log.info(
+            "message %s raw=%d case=%s topic=%s queue=%s state=%s%s",
+            raw.message_id if raw else "?",
+            raw_id,
+            case.reference if case else "-",
+            case.topic if case else "-",
+            case.queue if case else "-",
+            raw.state if raw else "?",
+            "" if opened is None or opened.acknowledge else " (not acknowledged)",
+        )
+
+
+def shunt(services: Services, raw_id: int, error: str) -> None:
+    """A message we could not process goes where a person sees it; it is never dropped."""
+    with services.store.session() as session, session.begin():
+        session.execute(update(RawMessage).where(RawMessage.id == raw_id).values(state="failed", error=error[:2000]))
+    log.error("message raw=%d shunted to the failed list: %s", raw_id, error.splitlines()[-1] if error else "")
+
+
+def submit_form(services: Services, raw: bytes, key: str) -> CaseFacts:
+    """The web form: commit the submission, open its case now (the page shows it), deliver later."""
+    accepted = accept(services.store, raw, channel="webform", mailbox=form_mailbox(services), source="form", key=key)
+    opened = open_case(services, accepted.raw_id)
+    if opened is None:
+        with services.store.session() as session:
+            stored = session.get(RawMessage, accepted.raw_id)
+            case = session.get(Case, stored.case_id) if stored and stored.case_id else None
+            if case is None:
+                raise LookupError("the submission was stored but has no case")
+            opened = facts(case)
+    jobs.enqueue_intake(services, accepted.raw_id)
+    return opened
+
+
+def form_mailbox(services: Services) -> str:
+    configured = services.config.extra.get("form", {}).get("mailbox")
+    if configured:
+        return str(configured)
+    boxes = [m.address for m in services.config.mailboxes if m.queue == "complaints"]
+    return boxes[0] if boxes else services.config.mailboxes[0].address
+
+
+def stale_messages(services: Services, older_than: timedelta, limit: int = 500) -> list[int]:
+    """Stored messages whose processing has not finished: the sweeper re-enqueues these."""
+    cutoff = datetime.now(UTC) - older_than
+    with services.store.session() as session:
+        return list(
+            session.scalars(
+                select(RawMessage.id)
+                .where(
+                    RawMessage.state == "new",
+                    or_(RawMessage.enqueued_at.is_(None), RawMessage.enqueued_at < cutoff),
+                    RawMessage.received_at < cutoff,
+                )
+                .order_by(RawMessage.id)
+                .limit(limit)
+            )
+        )

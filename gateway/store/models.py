@@ -1,0 +1,126 @@
+"""The store: the source of truth. Redis only carries work; everything here survives it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: DateTime(timezone=True)}
+
+
+class RawMessage(Base):
+    """Every inbound message exactly as received, committed before we say yes to the sender."""
+
+    __tablename__ = "raw_message"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(10))  # smtp, imap, form
+    channel: Mapped[str] = mapped_column(String(20))  # email, webform, post, voicemail, social
+    mailbox: Mapped[str] = mapped_column(String(320))
+    envelope_from: Mapped[str] = mapped_column(String(320), default="")
+    message_id: Mapped[str] = mapped_column(String(998), default="", index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # new -> done | duplicate | failed (shunted: a person must look); attempts counts tries
+    state: Mapped[str] = mapped_column(String(12), default="new", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime | None] = mapped_column()
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text, default="")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+
+
+class Case(Base):
+    __tablename__ = "case"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    first_message_id: Mapped[int] = mapped_column(Integer, unique=True)  # no FK: raw_message points here
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str] = mapped_column(String(40))
+    secondary: Mapped[list[str]] = mapped_column(default=list)
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    queue: Mapped[str] = mapped_column(String(40), index=True)
+    handler_name: Mapped[str] = mapped_column(String(200), default="")
+    handler_role: Mapped[str] = mapped_column(String(200), default="")
+    handler_email: Mapped[str] = mapped_column(String(320), default="")
+    stage: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    requester_name: Mapped[str] = mapped_column(String(300), default="")
+    requester_email: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    acknowledge: Mapped[bool] = mapped_column(Boolean, default=True)
+    no_ack_reasons: Mapped[list[str]] = mapped_column(default=list)
+    acknowledge_by: Mapped[datetime | None] = mapped_column()
+    reply_by: Mapped[datetime | None] = mapped_column()
+    flags: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Acknowledgement(Base):
+    """One row per case at most (unique case_id): the guard behind "exactly one acknowledgement"."""
+
+    __tablename__ = "acknowledgement"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), unique=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    template: Mapped[str] = mapped_column(String(100))
+    template_version: Mapped[str] = mapped_column(String(64))
+    due_by: Mapped[datetime] = mapped_column()
+    rendered: Mapped[bytes] = mapped_column(LargeBinary)
+    # pending -> sending (claimed by one worker) -> sent | failed
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Routing(Base):
+    """A routed work item (a new case or a follow-up) for a team, mailed to the team's address once."""
+
+    __tablename__ = "routing"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    raw_message_id: Mapped[int] = mapped_column(ForeignKey("raw_message.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12), default="new_case")  # new_case, follow_up
+    queue: Mapped[str] = mapped_column(String(40), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, delivered
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class ForwardingNotice(Base):
+    __tablename__ = "forwarding_notice"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    forwarded_to: Mapped[str] = mapped_column(String(300))
+    contact: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    forwarded_by: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    notice_message_id: Mapped[str] = mapped_column(String(250), default="")
+
+
+class CaseEvent(Base):
+    """What happened to a case, in order: the audit trail staff and auditors read."""
+
+    __tablename__ = "case_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
