@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from forms.uploads import Upload
 
 ANONYMOUS = "anonymous@web-form.invalid"
+PLACEHOLDER = "utf8-address-placeholder@web-form.invalid"
 LONDON = ZoneInfo("Europe/London")
 HEADER_PREFIX = "X-Frontdesk-Form-"
 # The answers that go into headers, in order; details and outcome are long and go in the body.
@@ -42,18 +43,22 @@ def header_value(value: str) -> str:
     return _UNSAFE.sub(" ", value).strip()
 
 
-def _sender(answers: Mapping[str, str]) -> tuple[Address, bool]:
-    """(From address, needs SMTPUTF8). The display name loses address punctuation only here;
-    the name is kept verbatim in X-Frontdesk-Form-Name."""
+def _sender(answers: Mapping[str, str]) -> tuple[Address, bytes]:
+    """(From address, UTF-8 address to put in its place). The display name loses address
+    punctuation only here; the name is kept verbatim in X-Frontdesk-Form-Name.
+
+    An address with a non-ASCII local part (RFC 6531) cannot be written in 7-bit headers, so the
+    message is generated with a placeholder and the address is put in as UTF-8 afterwards: every
+    other header stays RFC 2047-encoded ASCII, which every parser reads.
+    """
     name = _NAME_PUNCTUATION.sub(" ", header_value(answers.get("name", "")))
     name = re.sub(r"\s+", " ", name).strip()
-    addr = answers.get("email", "")
+    addr = header_value(answers.get("email", ""))
     if not addr:
-        return Address(display_name=name or "Anonymous", addr_spec=ANONYMOUS), False
-    local, _, domain = addr.rpartition("@")
-    if local.isascii():
-        return Address(display_name=name, addr_spec=addr), False
-    return Address(display_name=name, username=local, domain=domain), True
+        return Address(display_name=name or "Anonymous", addr_spec=ANONYMOUS), b""
+    if addr.isascii():
+        return Address(display_name=name, addr_spec=addr), b""
+    return Address(display_name=name, addr_spec=PLACEHOLDER), addr.encode("utf-8")
 
 
 def body_text(answers: Mapping[str, str], uploads: list[Upload], received: datetime) -> str:
@@ -95,8 +100,8 @@ def build_message(
     received: datetime,
 ) -> bytes:
     """The raw message for `submit_form`; CRLF line endings, as SMTP would deliver it."""
-    sender, utf8 = _sender(answers)
-    policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
+    sender, utf8_addr = _sender(answers)
+    policy = email.policy.SMTP
     msg = EmailMessage(policy=policy)
     msg["From"] = sender
     msg["To"] = to_addr
@@ -112,7 +117,10 @@ def build_message(
     for upload in uploads:
         maintype, subtype = upload.content_type.split("/", 1)
         msg.add_attachment(upload.data, maintype=maintype, subtype=subtype, filename=upload.filename)
-    return msg.as_bytes(policy=policy)
+    raw = msg.as_bytes(policy=policy)
+    if utf8_addr:
+        raw = raw.replace(PLACEHOLDER.encode("ascii"), utf8_addr, 1)
+    return raw
 
 
 def answers_digest(answers: Mapping[str, str], uploads: list[Upload]) -> str:

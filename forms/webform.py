@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
-from wtforms import Form, HiddenField, MultipleFileField, SelectMultipleField, StringField, TextAreaField
+from wtforms import Field, Form, HiddenField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from forms.checks import AllOf, Clean, EmailAddress, MaxChars, Needed, OneOf, Pattern, PhoneNumber, WhenChosen
@@ -33,6 +33,17 @@ def _strip(value: object) -> object:
 
 def _details_message(form: Form) -> str:
     return "errors.details_required_question" if form.about.data == "question" else "errors.details_required"
+
+
+class Boxes(Field):
+    """A group of checkboxes: every ticked value, checked against our list by AllOf (WTForms'
+    SelectMultipleField would also do that, with its own English message)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = [str(v) for v in valuelist]
+
+    def _value(self) -> str:
+        return ",".join(self.data or [])
 
 
 class AboutForm(FlaskForm):
@@ -93,8 +104,7 @@ def details_form_class(membership_pattern: str = DEFAULT_MEMBERSHIP, max_files: 
                 MaxChars(500, "address"),
             ],
         )
-        adjustments = SelectMultipleField(choices=[(a, a) for a in ADJUSTMENTS], validate_choice=False,
-                                          validators=[AllOf(ADJUSTMENTS)])
+        adjustments = Boxes(validators=[AllOf(ADJUSTMENTS)])
         language = StringField(
             filters=[_strip],
             validators=[

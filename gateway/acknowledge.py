@@ -82,7 +82,7 @@ def context(services: Services, case: Case, who: Assignment, due: Any) -> dict[s
         "reply_by_long": long_date(case.reply_by) if case.reply_by else "",
         "reply_days": due.reply_days,
         "update_every_days": due.update_every_days or 0,
-        "terms": target.terms,
+        "terms": due.terms,
         "stages": stages if len(stages) > 1 else [],
         "opening_hours": describe_hours(calendar),
     }

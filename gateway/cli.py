@@ -36,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     worker = sub.add_parser("worker", help="a supervised RQ worker for the given queues, in priority order")
     worker.add_argument("queues", nargs="+", help=TEAM_QUEUES_NOTE)
-    child = sub.add_parser("worker-child", help=argparse.SUPPRESS)
-    child.add_argument("queues", nargs="+")
+    worker.add_argument(
+        "--no-supervise", action="store_true", help="run the worker in this process, with no supervisor to restart it"
+    )
     sweep = sub.add_parser("sweep", help="the sweeper alone: re-enqueues work Redis lost")
     sweep.add_argument("--once", action="store_true", help="one pass, then exit")
     sub.add_parser("migrate", help="bring the store's schema up to date (every command also does this)")
@@ -76,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         return runner.run_smtp(config)
     if args.command == "web":
         return runner.run_web(config, workers=args.workers)
+    if args.command == "worker" and args.no_supervise:
+        return runner.run_worker(config, args.queues)
     if args.command == "worker":
         from gateway.supervisor import supervise_process
 
         extra = ["--config", args.config] if args.config else []
-        return supervise_process(["-m", "gateway.cli", *extra, "worker-child", *args.queues])
-    if args.command == "worker-child":
-        return runner.run_worker(config, args.queues)
+        return supervise_process(["-m", "gateway.cli", *extra, "worker", "--no-supervise", *args.queues])
     if args.command == "sweep":
         return runner.run_sweep(config, once=args.once)
     if args.command == "migrate":

@@ -28,18 +28,10 @@ DEFAULT_MAILBOXES = (
 
 DEFAULT_ORGANISATION: dict[str, Any] = {
     "name": "Example Association",
-    "nation": "england",
     "email": "enquiries@example.org",
     "phone": "020 7946 0000",
     "address": "1 Example Street, London, SW1A 1AA",
     "website": "https://www.example.org",
-    "opening_hours": {
-        "mon": "09:00-17:00",
-        "tue": "09:00-17:00",
-        "wed": "09:00-17:00",
-        "thu": "09:00-17:00",
-        "fri": "09:00-16:30",
-    },
     "closures": ["2026-12-24..2027-01-01"],
 }
 

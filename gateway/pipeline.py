@@ -144,7 +144,9 @@ def _new_case(services: Services, session: Session, raw: RawMessage, msg: Parsed
     config = services.config
     now = datetime.now(UTC)
     received = raw.received_at if raw.received_at.tzinfo else raw.received_at.replace(tzinfo=UTC)
-    result = classify(msg, channel=raw.channel, form=form_answers(raw, msg), rules=services.rules)
+    result = classify(
+        msg, channel=raw.channel, form=form_answers(raw, msg), rules=services.rules, own_addresses=config.own_addresses()
+    )
     queue = config.queue_for(result.topic)
     team = config.teams[queue]
     absences = services.cache.setdefault("absences", load_absences(config.queue_dir))

@@ -19,7 +19,9 @@ from gateway.config import Config, load_config
 from gateway.services import Services, services_from_config
 from tests.support.relay import Relay, start_relay
 
-TEST_REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+# a database of its own per test process (1-15; 0 is left to a gateway you may be running), so two
+# test runs on one machine do not flush each other's queues
+TEST_REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
 TEST_PG_URL = os.environ.get("FRONTDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

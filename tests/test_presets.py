@@ -50,7 +50,7 @@ def test_every_preset_loads_and_passes_check(name: str) -> None:
         ("cipfa", "email", "complaint", 1, 2, 2, "customer service team"),
         ("cipfa", "email", "complaint", 2, 2, 4, "senior manager"),
         ("cipfa", "post", "complaint", 3, 2, 15, "director"),
-        ("cipfa", "webform", "qualification", None, 2, 15, "qualifications team"),
+        ("cipfa", "webform", "qualifications", None, 2, 15, "qualifications team"),
         # Template: written enquiries within 14 working days, named contact.
         ("customer-care-template", "email", None, None, 2, 14, "handler"),
         ("customer-care-template", "post", None, None, 2, 14, "handler"),
@@ -216,6 +216,7 @@ def test_subject_access_requests_get_one_calendar_month(nation: str, received: s
     due = deadlines({"organisation": {"nation": nation}}, "email", "data_protection", None, received)
     assert due.reply_by.isoformat() == expected
     assert due.reply_months == 1
+    assert any("calendar month from the date of receipt" in r for r in due.reasons)
 
 
 def test_month_target_reports_the_working_days_it_spans() -> None:

@@ -10,23 +10,41 @@ import argparse
 import logging
 import signal
 import threading
-from collections.abc import Callable
 from typing import Any
 
+import redis
+
 from gateway.config import Config, load_config
+from gateway.jobs import enqueue_intake
 from gateway.mail.imap import OnStored, watch
-from gateway.mail.imap_config import imap_mailboxes
+from gateway.mail.imap_config import ImapMailbox, imap_mailboxes
+from gateway.services import Services, services_from_config
 from gateway.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 
+def _start(boxes: list[ImapMailbox], store: Store, on_stored: OnStored, stop: threading.Event) -> list[threading.Thread]:
+    threads = [
+        threading.Thread(target=watch, args=(box, store, on_stored, stop), name=f"imap {box.name}", daemon=True)
+        for box in boxes
+    ]
+    for thread in threads:
+        thread.start()
+    log.info("imap: %d watcher(s) started", len(threads))
+    return threads
+
+
+def start_watchers(services: Services, boxes: list[ImapMailbox], stop: threading.Event) -> list[threading.Thread]:
+    """For `frontdesk run`: watcher threads that enqueue the intake job for each stored message."""
+    return _start(boxes, services.store, lambda raw_id: enqueue_intake(services, raw_id), stop)
+
+
 def run_watchers(config: Config, store: Store, on_stored: OnStored, stop: threading.Event | None = None) -> None:
     """Watch all [[imap]] mailboxes until `stop` is set, or until SIGTERM/SIGINT when no event is given.
 
-    `frontdesk run` passes its own `stop` (and runs this in a thread); `frontdesk imap` passes none,
-    and then the signals, which only the main thread can catch, end the watchers cleanly: each
-    releases its lease so another machine takes over at once.
+    The signals, which only the main thread can catch, end the watchers cleanly: each releases its
+    lease, so a watcher on another machine takes over at once instead of after the lease expires.
     """
     boxes = imap_mailboxes(config)
     if not boxes:
@@ -37,38 +55,23 @@ def run_watchers(config: Config, store: Store, on_stored: OnStored, stop: thread
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())  # type: ignore[union-attr]
-    threads = [
-        threading.Thread(target=watch, args=(box, store, on_stored, stop), name=f"imap {box.name}", daemon=True)
-        for box in boxes
-    ]
-    for thread in threads:
-        thread.start()
-    log.info("imap: %d watcher(s) started", len(threads))
+    threads = _start(boxes, store, on_stored, stop)
     stop.wait()
     for thread in threads:
         thread.join(timeout=30)
     log.info("imap: watchers stopped")
 
 
-def default_on_stored(config: Config, store: Store) -> OnStored:
-    """Enqueue the intake job when the lead's job module is there; otherwise leave it to the store.
-
-    Either way nothing is lost: a stored row stays `new` until processed, and the store re-enqueues it.
-    """
-    try:
-        from gateway.jobs import enqueue_intake  # type: ignore[attr-defined]
-        from gateway.services import services_from_config  # type: ignore[import-not-found]
-    except ImportError:
-        log.warning("imap: no job queue available; stored messages wait for the store's re-enqueue")
-        return lambda raw_id: None
-    services = services_from_config(config)
-    return lambda raw_id: enqueue_intake(services, raw_id)
-
-
 def _command(args: argparse.Namespace) -> int:
+    """Without Redis the watchers still store: the sweeper re-enqueues rows that are still new."""
     config = load_config(getattr(args, "config", None))
-    store = open_store(config.database_url)
-    run_watchers(config, store, default_on_stored(config, store))
+    try:
+        services = services_from_config(config)
+    except redis.exceptions.ConnectionError as exc:
+        log.warning("imap: Redis unavailable (%s); storing only, the sweeper will enqueue", exc)
+        run_watchers(config, open_store(config.database_url), lambda raw_id: None)
+        return 0
+    run_watchers(config, services.store, lambda raw_id: enqueue_intake(services, raw_id))
     return 0
 
 
@@ -78,5 +81,3 @@ def register(subparsers: Any) -> None:
                                    description=__doc__)
     parser.set_defaults(func=_command)
 
-
-WatcherFactory = Callable[[Config, Store], OnStored]

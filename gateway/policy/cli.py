@@ -65,8 +65,10 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Seque
     A queue's lead counts as a handler: the lead is named when nobody else is available.
     """
     config = load_config(getattr(args, "config", None))
-    tables = {"organisation": dict(config.organisation), "policy": dict(config.policy)}
-    queues = {name: [h.name for h in (*team.handlers, team.lead) if h] for name, team in config.teams.items()}
+    tables: dict[str, Any] = {"organisation": dict(config.organisation), "policy": dict(config.policy)}
+    queues: dict[str, Sequence[str]] = {
+        name: [h.name for h in (*team.handlers, team.lead) if h] for name, team in config.teams.items()
+    }
     return tables, queues
 
 

@@ -183,6 +183,13 @@ def compute_deadlines(
     for day, name in skipped_days(cal, start, max(ack_by, reply_by).date()):
         reasons.append(f"Skipped {day_text(day)}: {name}.")
     reasons.append(f"Acknowledge by {when_text(ack_by)}.")
+    if target.reply_months is not None:
+        reasons.append(
+            f"The reply target is a calendar month from the date of receipt ({day_text(start)}), whatever the hour "
+            "or day; a due date on a day off moves to the next working day."
+        )
+    elif target.reply_hours is not None:
+        reasons.append(f"The {target.reply_hours} hours run from the next opening, {when_text(next_opening(cal, received))}.")
     reasons.append(f"Reply by {when_text(reply_by)}.")
     if update_by is not None:
         reasons.append(f"Progress update at least every {target.update_every_days} days: first by {when_text(update_by)}.")

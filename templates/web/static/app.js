@@ -16,7 +16,6 @@
       var target = document.getElementById(input.getAttribute("data-aria-controls"));
       if (!target) { continue; }
       input.setAttribute("aria-controls", target.id);
-      input.setAttribute("aria-expanded", input.checked ? "true" : "false");
       var hiddenClass = target.className.indexOf("checkboxes__") >= 0 ? "checkboxes__conditional--hidden" : "radios__conditional--hidden";
       target.classList.toggle(hiddenClass, !input.checked);
     }
