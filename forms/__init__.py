@@ -14,8 +14,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_wtf.csrf import CSRFProtect
-from gateway.config import Config, load_config
-from gateway.resources import data_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forms.catalogue import load_catalogue
@@ -25,13 +23,19 @@ from forms.security import RateLimiter, init_security
 from forms.state import FormSettings, WebState, default_services, default_submit
 from forms.uploads import size_text
 from forms.webform import DETAILS_MAX, details_form_class
+from gateway.config import Config, load_config
+from gateway.resources import data_path
+from gateway.services import Services
 
 LONDON = ZoneInfo("Europe/London")
 
 
-def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the web app. `test_config` overrides Flask settings and may carry FRONTDESK_SERVICES
-    (ready-made gateway services) or FRONTDESK_SUBMIT (the submit function) for tests."""
+def create_app(
+    config: Config | None = None, test_config: dict[str, Any] | None = None, *, services: Services | None = None
+) -> Flask:
+    """Build the web app. `services` shares a running gateway's handles (`frontdesk run` passes its
+    own, with an embedded Redis when none runs); `test_config` overrides Flask settings and may
+    carry FRONTDESK_SERVICES or FRONTDESK_SUBMIT (the submit function) for tests."""
     config = config or load_config()
     test_config = dict(test_config or {})
     web_root = data_path("templates") / "web"
@@ -57,7 +61,7 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
         SESSION_COOKIE_NAME="frontdesk_session",
         RATE_LIMIT_PREFIX="frontdesk:rate:form",
     )
-    services = test_config.pop("FRONTDESK_SERVICES", None)
+    services = services or test_config.pop("FRONTDESK_SERVICES", None)
     submit = test_config.pop("FRONTDESK_SUBMIT", default_submit)
     app.config.update(test_config)
     if settings.trusted_proxies:

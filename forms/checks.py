@@ -65,9 +65,7 @@ class MaxChars:
 
     def __call__(self, form: Form, field: Field) -> None:
         if isinstance(field.data, str) and len(field.data) > self.limit:
-            raise StopValidation(
-                catalogue().text("errors.too_long", label=_label(self.label_key), max=f"{self.limit:,}")
-            )
+            raise StopValidation(catalogue().text("errors.too_long", label=_label(self.label_key), max=f"{self.limit:,}"))
 
 
 class Needed:

@@ -8,7 +8,7 @@ have not ended yet are listed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
@@ -41,6 +41,9 @@ def spoken_time(value: time, cat: Catalogue) -> str:
     return f"{hour}{minutes}{suffix}"
 
 
+Week = Sequence[tuple[time, time] | None]
+
+
 def _parse_span(text: str) -> tuple[time, time] | None:
     try:
         start, end = (part.strip() for part in text.split("-", 1))
@@ -49,10 +52,14 @@ def _parse_span(text: str) -> tuple[time, time] | None:
         return None
 
 
-def opening_hours(table: Mapping[str, str], cat: Catalogue) -> tuple[str, ...]:
-    """Lines such as "Monday to Thursday, 9am to 5pm"; days with unreadable hours are left out."""
+def week_from_table(table: Mapping[str, str]) -> tuple[tuple[time, time] | None, ...]:
+    """{"mon": "09:00-17:00", ...} (the [organisation] table) as one entry per weekday."""
+    return tuple(_parse_span(str(table[d])) if d in table else None for d in WEEK)
+
+
+def opening_hours(week: Week, cat: Catalogue) -> tuple[str, ...]:
+    """Lines such as "Monday to Thursday, 9am to 5pm", from one entry per weekday (None = closed)."""
     names = cat.lookup("dates.days")
-    spans = [(i, _parse_span(str(table[d]))) for i, d in enumerate(WEEK) if d in table]
     lines: list[str] = []
     group: list[int] = []
     current: tuple[time, time] | None = None
@@ -60,20 +67,16 @@ def opening_hours(table: Mapping[str, str], cat: Catalogue) -> tuple[str, ...]:
     def flush() -> None:
         if not group or current is None:
             return
-        days = names[group[0]] if len(group) == 1 else cat.text(
-            "dates.day_range", first=names[group[0]], last=names[group[-1]]
-        )
+        days = names[group[0]] if len(group) == 1 else cat.text("dates.day_range", first=names[group[0]], last=names[group[-1]])
         hours = cat.text("dates.hours_range", start=spoken_time(current[0], cat), end=spoken_time(current[1], cat))
         lines.append(f"{days}, {hours}")
 
-    for index, span in spans:
-        if span is None:
-            continue
-        if span == current and group and group[-1] == index - 1:
+    for index, span in enumerate(week):
+        if span is not None and span == current and group and group[-1] == index - 1:
             group.append(index)
             continue
         flush()
-        group, current = [index], span
+        group, current = ([index], tuple(span)) if span is not None else ([], None)  # type: ignore[assignment]
     flush()
     return tuple(lines)
 
@@ -99,13 +102,14 @@ def closures(items: Iterable[Any], cat: Catalogue, today: date) -> tuple[str, ..
     return tuple(lines)
 
 
-def contact_details(organisation: Mapping[str, Any], cat: Catalogue, today: date) -> ContactDetails:
+def contact_details(organisation: Mapping[str, Any], week: Week, cat: Catalogue, today: date) -> ContactDetails:
+    """The help block's facts; `week` is the working calendar's hours (what deadlines count on)."""
     return ContactDetails(
         name=str(organisation.get("name", "")),
         email=str(organisation.get("email", "")),
         phone=str(organisation.get("phone", "")),
         address=str(organisation.get("address", "")),
         website=str(organisation.get("website", "")),
-        hours=opening_hours(organisation.get("opening_hours", {}), cat),
+        hours=opening_hours(week, cat),
         closures=closures(organisation.get("closures", ()), cat, today),
     )

@@ -72,8 +72,7 @@ def details() -> Page:
         # The honeypot: hidden from people, filled by bots. Nothing is stored; a person who got
         # here somehow is told to use email or phone.
         log.info("honeypot filled from %s; submission dropped", request.remote_addr)
-        return render_template("error.html", title_key="pages.refused_title", body_key="pages.refused_body",
-                               values={}), 400
+        return render_template("error.html", title_key="pages.refused_title", body_key="pages.refused_body", values={}), 400
     if not form.validate():
         return _render_details(form)
     return _send(form)

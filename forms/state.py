@@ -8,18 +8,19 @@ function through `test_config`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from forms.catalogue import Catalogue
+from forms.contact import ContactDetails, contact_details, week_from_table
 from gateway.config import Config
 
-from forms.catalogue import Catalogue
-from forms.contact import ContactDetails, contact_details
-
 SubmitFn = Callable[[Any, bytes, str], Any]
+log = logging.getLogger("frontdesk.web")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class WebState:
     services_factory: Callable[[], Any]
     submit: SubmitFn
     _services: Any = None
+    _contact: tuple[date, ContactDetails] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -63,7 +65,19 @@ class WebState:
         return self._services
 
     def contact(self, today: date) -> ContactDetails:
-        return contact_details(self.config.organisation, self.catalogue, today)
+        """The help block, worked out once a day: hours come from the working calendar the
+        deadlines are counted on, so the page and the promised dates always agree."""
+        cached = self._contact
+        if cached is not None and cached[0] == today:
+            return cached[1]
+        try:
+            week = self.services.policy[1].opening_hours
+        except Exception:  # noqa: BLE001 - the page still shows what the configuration says
+            log.warning("working calendar unavailable; showing configured opening hours", exc_info=True)
+            week = week_from_table(self.config.organisation.get("opening_hours", {}))
+        details = contact_details(self.config.organisation, week, self.catalogue, today)
+        self._contact = (today, details)
+        return details
 
 
 def default_services(config: Config) -> Callable[[], Any]:

@@ -13,10 +13,10 @@ import email.policy
 import hashlib
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from forms.uploads import Upload

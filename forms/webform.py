@@ -62,9 +62,7 @@ def details_form_class(membership_pattern: str = DEFAULT_MEMBERSHIP, max_files: 
         details = TextAreaField(
             validators=[Needed(_details_message), Clean("details", single_line=False), MaxChars(DETAILS_MAX, "details")]
         )
-        outcome = TextAreaField(
-            validators=[Optional(), Clean("outcome", single_line=False), MaxChars(OUTCOME_MAX, "outcome")]
-        )
+        outcome = TextAreaField(validators=[Optional(), Clean("outcome", single_line=False), MaxChars(OUTCOME_MAX, "outcome")])
         membership = StringField(
             filters=[_strip],
             validators=[
@@ -74,9 +72,7 @@ def details_form_class(membership_pattern: str = DEFAULT_MEMBERSHIP, max_files: 
                 Pattern(membership_pattern, "errors.membership_format"),
             ],
         )
-        name = StringField(
-            filters=[_strip], validators=[Optional(), Clean("name", single_line=True), MaxChars(200, "name")]
-        )
+        name = StringField(filters=[_strip], validators=[Optional(), Clean("name", single_line=True), MaxChars(200, "name")])
         reply = StringField(validators=[OneOf(REPLY, "errors.reply_required")])
         email = StringField(
             filters=[_strip],

@@ -91,7 +91,12 @@ def assign(session: Session, team: Team, absences: Mapping[str, Absence], today:
         )
         chosen = min(available, key=lambda h: (load.get(h.name, 0), team.handlers.index(h)))
         return Assignment(chosen)
-    lead_away = away(absences, team.lead.name, today)
-    if lead_away is None:
-        return Assignment(team.lead)
-    return Assignment(team.lead, away_until=lead_away.back_on, alternative=lead_away.alternative)
+    return current_assignment(team.lead, absences, today)
+
+
+def current_assignment(handler: Handler, absences: Mapping[str, Absence], today: date) -> Assignment:
+    """The assignment as the acknowledgement should describe it today: with the alternative if away."""
+    absence = away(absences, handler.name, today)
+    if absence is None:
+        return Assignment(handler)
+    return Assignment(handler, away_until=absence.back_on, alternative=absence.alternative)

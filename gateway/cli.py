@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _area_commands() -> list:  # type: ignore[type-arg]
     """Subcommands that belong to an area live with it (policy, classify, imap)."""
     found = []
-    for module in ("gateway.policy.cli", "gateway.classify.cli", "gateway.mail.imap_cli"):
+    for module in ("gateway.policy.cli", "gateway.classify.cli", "gateway.mail.imap_cli", "gateway.notices_cli"):
         try:
             found.append(__import__(module, fromlist=["register"]).register)
         except ImportError:

@@ -53,15 +53,16 @@ def enqueue_intake(services: Services, raw_id: int) -> None:
 
 
 def enqueue_intake_many(services: Services, raw_ids: list[int]) -> None:
-    """Enqueue a batch in one Redis round trip (the SMTP listener's group commit)."""
+    """Enqueue a batch in one Redis round trip (the SMTP listener's group commit, which records enqueued_at)."""
     q = queue(services, INTAKE)
     q.enqueue_many(
         [
-            Queue.prepare_data("gateway.jobs.intake_job", args=(raw_id,), job_id=f"intake-{raw_id}", result_ttl=0, failure_ttl=86400)
+            Queue.prepare_data(
+                "gateway.jobs.intake_job", args=(raw_id,), job_id=f"intake-{raw_id}", result_ttl=0, failure_ttl=86400
+            )
             for raw_id in raw_ids
         ]
     )
-    _mark_enqueued(services, raw_ids)
 
 
 def _mark_enqueued(services: Services, raw_ids: list[int]) -> None:

@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway import acknowledge, jobs
-from gateway.assign import assign, load_absences
+from gateway.assign import assign, current_assignment, load_absences
 from gateway.classify import classify
+from gateway.config import Handler
 from gateway.hygiene import automatic_reasons
 from gateway.intake import accept
 from gateway.mail.outbound import SendError, send
@@ -56,10 +58,12 @@ class CaseFacts:
     acknowledge_by: datetime | None
     reply_by: datetime | None
     acknowledge: bool
+    fresh: bool = False  # opened by this call (not found from an earlier run)
 
 
-def facts(case: Case) -> CaseFacts:
+def facts(case: Case, *, fresh: bool = False) -> CaseFacts:
     return CaseFacts(
+        fresh=fresh,
         case_id=case.id,
         reference=case.reference or "",
         topic=case.topic,
@@ -104,23 +108,31 @@ def make_reference(prefix: str, case: Case) -> str:
     return f"{prefix}-{case.created_at.year}-{case.id:06d}"
 
 
-def over_sender_limit(session: Session, recipient: str, now: datetime) -> bool:
-    """At most ACK_LIMIT_PER_DAY acknowledgements to one address in 24 hours: no mail loops."""
+def ack_limit(services: Services) -> int:
+    return int(services.config.extra.get("hygiene", {}).get("acknowledgements_per_sender_per_day", ACK_LIMIT_PER_DAY))
+
+
+def over_sender_limit(session: Session, recipient: str, now: datetime, limit: int = ACK_LIMIT_PER_DAY) -> bool:
+    """At most `limit` acknowledgements to one address in 24 hours: no mail loops."""
     sent = session.scalar(
         select(func.count())
         .select_from(Acknowledgement)
         .where(Acknowledgement.recipient == recipient, Acknowledgement.created_at > now - timedelta(hours=24))
     )
-    return (sent or 0) >= ACK_LIMIT_PER_DAY
+    return (sent or 0) >= limit
 
 
 def open_case(services: Services, raw_id: int) -> CaseFacts | None:
-    """Decide everything about one stored message and commit it; None when no new case was opened."""
-    config = services.config
+    """Decide everything about one stored message and commit it; None when no new case was opened.
+
+    The acknowledgement is decided here (Case.acknowledge) but rendered by `deliver`, off the web
+    form's request path.
+    """
     with services.store.session() as session, session.begin():
         raw = session.get(RawMessage, raw_id)
         if raw is None:
             raise LookupError(f"raw message {raw_id} is not in the store")
+        raw.attempts += 1
         if raw.case_id is not None:
             case = session.get(Case, raw.case_id)
             return facts(case) if case is not None and case.first_message_id == raw.id else None
@@ -137,32 +149,36 @@ def open_case(services: Services, raw_id: int) -> CaseFacts | None:
             session.add(CaseEvent(case_id=existing.id, kind="follow_up", detail={"raw_message_id": raw.id}))
             session.add(Routing(raw_message_id=raw.id, case_id=existing.id, queue=existing.queue, kind="follow_up"))
             return None
-        return facts(_new_case(services, session, raw, msg))
+        return facts(_new_case(services, session, raw, msg), fresh=True)
 
 
 def _new_case(services: Services, session: Session, raw: RawMessage, msg: ParsedMessage) -> Case:
     config = services.config
     now = datetime.now(UTC)
     received = raw.received_at if raw.received_at.tzinfo else raw.received_at.replace(tzinfo=UTC)
-    result = classify(
-        msg, channel=raw.channel, form=form_answers(raw, msg), rules=services.rules, own_addresses=config.own_addresses()
-    )
+    form = form_answers(raw, msg)
+    result = classify(msg, channel=raw.channel, form=form, rules=services.rules, own_addresses=config.own_addresses())
     queue = config.queue_for(result.topic)
     team = config.teams[queue]
     absences = services.cache.setdefault("absences", load_absences(config.queue_dir))
     who = assign(session, team, absences, received.date())
     policy, calendar = services.policy
     due = compute_deadlines(policy, calendar, raw.channel, result.topic, 1, received)
-    requester_email = msg.from_addr
+    requester_name, requester_email = msg.from_name, msg.from_addr
     no_ack = automatic_reasons(msg, config.own_addresses())
+    if form is not None:  # the form's answers say who the person is and how they want a reply
+        no_ack = []
+        requester_name, requester_email = form.get("name", ""), form.get("email", "").lower()
+        if form.get("reply", "email") != "email":
+            no_ack.append(f"asked for a reply by {form.get('reply') or 'no means'}, not by email")
     if not result.acknowledge and not no_ack:
         no_ack.append(f"topic {result.topic} is not answered")
     if not team.acknowledge:
         no_ack.append(f"queue {queue} is never answered")
     if not requester_email or "@" not in requester_email:
         no_ack.append("no address to reply to")
-    elif over_sender_limit(session, requester_email, now):
-        no_ack.append(f"over {ACK_LIMIT_PER_DAY} acknowledgements to {requester_email} in 24 hours")
+    elif over_sender_limit(session, requester_email, now, ack_limit(services)):
+        no_ack.append(f"over {ack_limit(services)} acknowledgements to {requester_email} in 24 hours")
     case = Case(
         first_message_id=raw.id,
         created_at=now,
@@ -174,7 +190,7 @@ def _new_case(services: Services, session: Session, raw: RawMessage, msg: Parsed
         handler_name=who.handler.name,
         handler_role=who.handler.role,
         handler_email=who.handler.email,
-        requester_name=msg.from_name[:300],
+        requester_name=requester_name[:300],
         requester_email=requester_email[:320],
         subject=msg.subject[:998],
         acknowledge=not no_ack,
@@ -188,66 +204,80 @@ def _new_case(services: Services, session: Session, raw: RawMessage, msg: Parsed
     case.reference = make_reference(str(config.organisation.get("reference_prefix", "CS")), case)
     raw.case_id = case.id
     session.add(CaseEvent(case_id=case.id, kind="opened", detail={"reasons": list(result.reasons), "deadlines": due.reasons}))
-    if not no_ack:
-        session.add(acknowledge.build(services, case, raw, msg, who, due))
-    else:
+    if no_ack:
         session.add(CaseEvent(case_id=case.id, kind="not_acknowledged", detail={"why": no_ack}))
     session.add(Routing(raw_message_id=raw.id, case_id=case.id, queue=queue, kind="new_case"))
     return case
 
 
-def send_acknowledgement(services: Services, case_id: int) -> bool:
-    """Send the pending acknowledgement of a case once: claim it, send, mark it sent."""
-    config = services.config
-    with services.store.session() as session, session.begin():
-        claimed = session.execute(
-            update(Acknowledgement)
-            .where(Acknowledgement.case_id == case_id, Acknowledgement.state == "pending")
-            .values(state="sending", claimed_at=datetime.now(UTC), attempts=Acknowledgement.attempts + 1)
-        ).rowcount
-        if not claimed:
-            return False
-        ack = session.scalar(select(Acknowledgement).where(Acknowledgement.case_id == case_id))
-        assert ack is not None
-        recipient, rendered = ack.recipient, ack.rendered
+def take_acknowledgement(services: Services, raw_id: int) -> Acknowledgement | None:
+    """Exactly one acknowledgement per case: the first worker here renders it and holds it (`sending`).
+
+    The row is unique per case, so a second worker racing on the same case fails to insert and
+    sends nothing; a `pending` one (left by a failed send) is claimed with a conditional update.
+    """
     try:
-        where = send(config.relay, config.outbox_dir, config.from_address, [recipient], rendered)
-    except SendError as exc:
         with services.store.session() as session, session.begin():
-            session.execute(
-                update(Acknowledgement).where(Acknowledgement.case_id == case_id).values(state="pending", error=str(exc))
-            )
-        raise
-    with services.store.session() as session, session.begin():
-        session.execute(
-            update(Acknowledgement)
-            .where(Acknowledgement.case_id == case_id)
-            .values(state="sent", sent_at=datetime.now(UTC), error="")
-        )
-        session.add(CaseEvent(case_id=case_id, kind="acknowledged", detail={"to": recipient, "via": where}))
-    return True
+            raw = session.get(RawMessage, raw_id)
+            case = session.get(Case, raw.case_id) if raw is not None and raw.case_id else None
+            if raw is None or case is None or not case.acknowledge or case.first_message_id != raw.id:
+                return None
+            ack = session.scalar(select(Acknowledgement).where(Acknowledgement.case_id == case.id))
+            if ack is not None:
+                claimed = session.execute(
+                    update(Acknowledgement)
+                    .where(Acknowledgement.id == ack.id, Acknowledgement.state == "pending")
+                    .values(state="sending", claimed_at=datetime.now(UTC), attempts=Acknowledgement.attempts + 1)
+                ).rowcount
+                return ack if claimed else None
+            ack = render_acknowledgement(services, session, case, raw)
+            ack.state, ack.claimed_at, ack.attempts = "sending", datetime.now(UTC), 1
+            session.add(ack)
+            return ack
+    except IntegrityError:
+        return None
+
+
+def render_acknowledgement(services: Services, session: Session, case: Case, raw: RawMessage) -> Acknowledgement:
+    received = raw.received_at if raw.received_at.tzinfo else raw.received_at.replace(tzinfo=UTC)
+    absences = services.cache.setdefault("absences", load_absences(services.config.queue_dir))
+    who = current_assignment(Handler(case.handler_name, case.handler_role, case.handler_email), absences, received.date())
+    policy, calendar = services.policy
+    due = compute_deadlines(policy, calendar, case.channel, case.topic, case.stage, received)
+    return acknowledge.build(services, case, raw, parse(raw.raw), who, due)
 
 
 def deliver(services: Services, raw_id: int) -> None:
-    """After open_case: send the acknowledgement, hand the routed work to its team queue, mark done."""
-    with services.store.session() as session:
-        raw = session.get(RawMessage, raw_id)
-        if raw is None or raw.case_id is None:
-            return
-        case_id = raw.case_id
-        routing = session.scalar(select(Routing).where(Routing.raw_message_id == raw_id))
-    send_acknowledgement(services, case_id)
-    if routing is not None and routing.state == "pending":
-        jobs.enqueue_routing(services, routing.queue, routing.id)
+    """After open_case: send the acknowledgement once, mark the message done, hand the work to its team."""
+    config = services.config
+    ack = take_acknowledgement(services, raw_id)
+    sent = None
+    if ack is not None:
+        try:
+            sent = send(config.relay, config.outbox_dir, config.from_address, [ack.recipient], ack.rendered)
+        except SendError as exc:
+            with services.store.session() as session, session.begin():
+                session.execute(
+                    update(Acknowledgement).where(Acknowledgement.id == ack.id).values(state="pending", error=str(exc))
+                )
+            raise
     with services.store.session() as session, session.begin():
+        if ack is not None:
+            session.execute(
+                update(Acknowledgement)
+                .where(Acknowledgement.id == ack.id)
+                .values(state="sent", sent_at=datetime.now(UTC), error="")
+            )
+            session.add(CaseEvent(case_id=ack.case_id, kind="acknowledged", detail={"to": ack.recipient, "via": sent}))
         session.execute(update(RawMessage).where(RawMessage.id == raw_id, RawMessage.state == "new").values(state="done"))
+        routing = session.scalar(select(Routing).where(Routing.raw_message_id == raw_id, Routing.state == "pending"))
+    if routing is not None:
+        jobs.enqueue_routing(services, routing.queue, routing.id)
 
 
 def process(services: Services, raw_id: int) -> None:
     """The intake job: open the case (or join one), then deliver. Logs one line per message."""
-    with services.store.session() as session, session.begin():
-        session.execute(update(RawMessage).where(RawMessage.id == raw_id).values(attempts=RawMessage.attempts + 1))
-    opened = open_case(services, raw_id)
+    open_case(services, raw_id)
     deliver(services, raw_id)
     with services.store.session() as session:
         raw = session.get(RawMessage, raw_id)
@@ -260,7 +290,7 @@ def process(services: Services, raw_id: int) -> None:
             case.topic if case else "-",
             case.queue if case else "-",
             raw.state if raw else "?",
-            "" if opened is None or opened.acknowledge else " (not acknowledged)",
+            "" if case is None or case.acknowledge else " (not acknowledged)",
         )
 
 

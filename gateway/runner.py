@@ -33,11 +33,10 @@ def start_workers(services: Services, stop: threading.Event) -> list[threading.T
     """One worker thread for intake and one per team queue: restricted queues never share a worker."""
     threads = []
     for names in [[jobs.INTAKE], *[[name] for name in services.config.teams]]:
-        worker_stop = stop
 
         def work(names: list[str] = names) -> None:
             worker = jobs.make_worker(services, names, in_thread=True)
-            watcher = threading.Thread(target=lambda: (worker_stop.wait(), worker.request_stop(0, None)), daemon=True)
+            watcher = threading.Thread(target=lambda: (stop.wait(), worker.request_stop(0, None)), daemon=True)
             watcher.start()
             worker.work(with_scheduler=False, logging_level="WARNING")
 

@@ -98,7 +98,13 @@ def _bounded(chunks: Any, name: str = "template") -> str:
 
 def template_version(root: Path, *names: str) -> str:
     """A short hash of the template sources: recorded with every acknowledgement sent."""
+    stamp = tuple((str(root / name), (root / name).stat().st_mtime_ns) for name in names)
+    return _version(stamp)
+
+
+@lru_cache(maxsize=64)
+def _version(stamp: tuple[tuple[str, int], ...]) -> str:
     digest = hashlib.sha256()
-    for name in names:
-        digest.update((root / name).read_bytes())
+    for path, _mtime in stamp:
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:12]

@@ -15,11 +15,11 @@ import pytest
 import redis
 from flask import Flask
 from markupsafe import escape
+from sqlalchemy import select
+
 from gateway.mail.parse import parse
 from gateway.services import Services
 from gateway.store import RawMessage
-from sqlalchemy import select
-
 from tests.support.browser import csrf_token, make_app, sqlite_services
 from tests.test_form_validation import VALID, post, stored, summary
 
@@ -136,7 +136,7 @@ HOSTILE = [
     "<script>document.title='pwned'</script>",
     "{{7*7}} {% for x in range(3) %}{{x}}{% endfor %} ${7*7} #{7*7}",
     "'; DROP TABLE raw_message; --",
-    "Robert'); DELETE FROM \"case\" WHERE 1=1; --",
+    'Robert\'); DELETE FROM "case" WHERE 1=1; --',
     "\u202eexe.txt  \u2066isolated\u2069 \u200fRTL mark",
     "Emoji 😀👩🏽‍💻🏴󠁧󠁢󠁷󠁬󠁳󠁿 and 𝕗𝕒𝕟𝕔𝕪",
     "Cymraeg: Ŵ ŷ ŵ — العربية — 中文 — Ελληνικά",
@@ -147,8 +147,9 @@ HOSTILE = [
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_is_stored_verbatim(app: Flask, services: Services, text: str) -> None:
-    response = post(app.test_client(), **{**VALID, "details": text, "outcome": text[:5000], "name": text[:200]
-                                         if "\n" not in text else "Sam"})
+    response = post(
+        app.test_client(), **{**VALID, "details": text, "outcome": text[:5000], "name": text[:200] if "\n" not in text else "Sam"}
+    )
     assert response.status_code == 303, summary(response.get_data(as_text=True))
     with services.store.session() as session:
         raw = session.scalars(select(RawMessage)).one()
@@ -174,9 +175,7 @@ def test_hostile_text_is_shown_back_escaped(app: Flask, text: str) -> None:
         ("A" * 200, "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + ".example"),
     ],
 )
-def test_names_and_international_addresses_cannot_forge_the_sender(
-    app: Flask, services: Services, name: str, email: str
-) -> None:
+def test_names_and_international_addresses_cannot_forge_the_sender(app: Flask, services: Services, name: str, email: str) -> None:
     response = post(app.test_client(), **{**VALID, "name": name, "email": email})
     assert response.status_code == 303, summary(response.get_data(as_text=True))
     with services.store.session() as session:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
+
 from gateway.mail.parse import parse
 from gateway.services import Services
 from gateway.store import Case, RawMessage
-from sqlalchemy import func, select
-
 from tests.support.browser import csrf_token, make_app
 from tests.test_form_validation import VALID, post, summary
 

@@ -17,10 +17,10 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from gateway.services import Services
-from gateway.store import RawMessage
 from sqlalchemy import func, select
 
+from gateway.services import Services
+from gateway.store import RawMessage
 from tests.support.browser import csrf_token, make_app, sqlite_services
 
 VALID = {
@@ -115,10 +115,18 @@ def test_empty_submit_lists_every_missing_answer_in_page_order(web: tuple[Flask,
     ("answers", "header", "value"),
     [
         ({"reply": "phone", "phone": "+44 (0)20 7946 0000", "email": ""}, "x-frontdesk-form-phone", "+44 (0)20 7946 0000"),
-        ({"reply": "post", "address": "1 High St\r\nCardiff\r\nCF10 1AA"}, "x-frontdesk-form-address", "1 High St, Cardiff, CF10 1AA"),
+        (
+            {"reply": "post", "address": "1 High St\r\nCardiff\r\nCF10 1AA"},
+            "x-frontdesk-form-address",
+            "1 High St, Cardiff, CF10 1AA",
+        ),
         ({"reply": "none", "email": "", "name": ""}, "x-frontdesk-form-reply", "none"),
         ({"membership": "m 123 4567"}, "x-frontdesk-form-membership", "M1234567"),
-        ({"adjustments": ["large_print", "interpreter"], "language": "Polish"}, "x-frontdesk-form-adjustments", "large_print,interpreter"),
+        (
+            {"adjustments": ["large_print", "interpreter"], "language": "Polish"},
+            "x-frontdesk-form-adjustments",
+            "large_print,interpreter",
+        ),
         ({"email": "Sam.Jones@Example.COM"}, "x-frontdesk-form-email", "Sam.Jones@example.com"),
         ({"email": "sam@bücher.example"}, "x-frontdesk-form-email", "sam@xn--bcher-kva.example"),
     ],
@@ -146,3 +154,34 @@ def test_answers_for_an_option_not_chosen_are_dropped(web: tuple[Flask, Services
     with services.store.session() as session:
         msg = parse(session.scalars(select(RawMessage)).one().raw)
     assert msg.header("x-frontdesk-form-phone") == "" and msg.header("x-frontdesk-form-address") == ""
+
+
+def test_every_text_the_templates_use_is_in_the_catalogue() -> None:
+    from forms.catalogue import load_catalogue
+    from gateway.resources import data_path
+
+    web = data_path("templates") / "web"
+    cat = load_catalogue(web / "text")
+    used = set()
+    for template in web.glob("*.html"):
+        # dynamic keys ("about." ~ value) are built from a prefix; check the literal ones
+        used |= set(re.findall(r"""t\(["']([a-z_.]*[a-z])["'][,)]""", template.read_text()))
+    missing = []
+    for key in sorted(used):
+        try:
+            cat.lookup(key)
+        except KeyError:
+            missing.append(key)
+    assert used and missing == []
+
+
+def test_a_translation_overlays_english_without_code(tmp_path: Path) -> None:
+    from forms.catalogue import load_catalogue
+    from gateway.resources import data_path
+
+    folder = data_path("templates") / "web" / "text"
+    (tmp_path / "en.toml").write_bytes((folder / "en.toml").read_bytes())
+    (tmp_path / "cy.toml").write_text('[meta]\nlang = "cy"\n\n[about]\ntitle = "Beth yw pwnc eich neges?"\n')
+    cat = load_catalogue(tmp_path, "cy")
+    assert cat.html_lang == "cy" and cat.text("about.title") == "Beth yw pwnc eich neges?"
+    assert cat.text("meta.error_summary") == "There is a problem"  # not yet translated: English

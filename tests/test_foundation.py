@@ -50,8 +50,10 @@ def send(controller: IntakeController, msg: EmailMessage, rcpt: list[str] | None
 def test_import_queue_is_the_standard_library() -> None:
     import queue
 
+    import sysconfig
+
     assert hasattr(queue, "Queue") and hasattr(queue, "SimpleQueue")
-    assert "site-packages" not in (queue.__file__ or "") and not (queue.__file__ or "").startswith(str(__import__("pathlib").Path.cwd()))
+    assert (queue.__file__ or "").startswith(sysconfig.get_paths()["stdlib"])
 
 
 def test_smtp_message_is_stored_acknowledged_once_and_routed(services: Services, smtp: IntakeController, relay: Relay) -> None:

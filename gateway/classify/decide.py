@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.classify.machine import machine_evidence
 from gateway.classify.rules import Evidence, Rule, read_rule_files
-from gateway.hygiene import automatic_reasons
 from gateway.mail.parse import ParsedMessage
 
 TOPICS = ("complaint", "general_enquiry", "membership", "qualifications", "safeguarding", "abusive",
           "data_protection", "accessibility_request", "compliment", "follow_up", "automatic")
-# Channels whose messages arrive in a person's own email, where RFC 3834 headers mean something.
-# A form, a scanned letter, a voicemail or a forwarded DM was made by a person whatever carried it.
-EMAIL_CHANNELS = frozenset({"email"})
+# The one channel we build ourselves: a form submission carries no mail system's headers, so machine
+# evidence is not looked for there. Every other channel is mail from outside, and a bounce can reach
+# post@ or voicemail@ as easily as enquiries@.
+PERSON_CHANNELS = frozenset({"webform"})
+WEAK_MACHINE = "sent from a no-reply/machine address: reply by the person's own channel"
 
 
 @dataclass
@@ -41,13 +43,17 @@ class RuleSet:
     threshold: dict[str, float]
     secondary_threshold: dict[str, float]
     secondary_topics: list[str]
+    secondary_under: dict[str, dict[str, float]]
     fallback: str
     no_acknowledgement: frozenset[str]
     yields: list[tuple[str, str, float]] = field(default_factory=list)
     max_chars: int = 20000
 
-    def needs(self, topic: str, secondary: bool = False) -> float:
-        """The score a topic needs to be primary (or secondary)."""
+    def needs(self, topic: str, secondary: bool = False, primary: str = "") -> float:
+        """The score a topic needs to be primary (or secondary, under a given primary topic)."""
+        under = self.secondary_under.get(primary, {})
+        if secondary and topic in under:
+            return under[topic]
         table = self.secondary_threshold if secondary else self.threshold
         return table.get(topic, table.get("default", 1.0))
 
@@ -69,6 +75,8 @@ def load_rules(path: Path | None = None) -> RuleSet:
         threshold={k: float(v) for k, v in table.get("threshold", {}).items()},
         secondary_threshold={k: float(v) for k, v in table.get("secondary_threshold", {}).items()},
         secondary_topics=list(table.get("secondary_topics", [])),
+        secondary_under={str(k): {str(t): float(n) for t, n in v.items()}
+                         for k, v in table.get("secondary_under", {}).items()},
         fallback=str(table.get("fallback", "general_enquiry")),
         no_acknowledgement=frozenset(table.get("no_acknowledgement", ["automatic", "abusive"])),
         yields=[(str(a), str(b), float(n)) for a, b, n in table.get("yields", [])],
@@ -91,38 +99,61 @@ def classify(msg: ParsedMessage, *, channel: str = "email", form: Mapping[str, s
     scores: dict[str, float] = dict.fromkeys(TOPICS, 0.0)
     found: dict[str, list[str]] = {t: [] for t in TOPICS}
     defects = [f"parse defect: {d}" for d in msg.defects]
-    machine = channel in EMAIL_CHANNELS
-    if machine:
-        for why in automatic_reasons(msg, own_addresses):
-            scores["automatic"] += 10.0
-            found["automatic"].append(f"automatic +10 hygiene: {why}")
+    machine = channel not in PERSON_CHANNELS
+    strong, weak = machine_evidence(msg, own_addresses) if machine else ([], [])
+    for why in strong:
+        scores["automatic"] += 10.0
+        found["automatic"].append(f"automatic +10 machine evidence: {why}")
     ev = evidence_for(msg, channel, form, rules.max_chars)
     for rule in rules.rules:
         if rule.topic == "automatic" and not machine:
             continue
         matched = rule.check(ev)
-        if matched:
-            scores[rule.topic] = round(scores[rule.topic] + rule.weight, 2)
-            found[rule.topic].append(f"{rule.topic} {rule.weight:+g} {rule.name}: {'; '.join(matched)}")
-    topic, why = _primary(scores, rules)
+        if not matched:
+            continue
+        if rule.weak:  # a hint that a system sent it: silence, never the topic on its own
+            weak.append(f"{rule.name}: {'; '.join(matched)}")
+            continue
+        scores[rule.topic] = round(scores[rule.topic] + rule.weight, 2)
+        found[rule.topic].append(f"{rule.topic} {rule.weight:+g} {rule.name}: {'; '.join(matched)}")
+    topic, why = _machine(scores, rules, bool(strong), bool(weak)) or _primary(scores, rules)
     secondary = [t for t in rules.secondary_topics
-                 if t != topic and scores[t] >= rules.needs(t, secondary=True)]
+                 if t != topic and scores[t] >= rules.needs(t, secondary=True, primary=topic)]
     if topic == "automatic":  # a machine's message raises no human concern of its own
         secondary = [t for t in secondary if t == "safeguarding"]
     reasons = [f"decision: {topic} ({why})"]
+    if weak and topic != "automatic":
+        reasons.append(f"{WEAK_MACHINE}: {'; '.join(weak)}")
+    elif weak:
+        reasons.extend(f"automatic weak machine evidence: {w}" for w in weak)
     for t in [topic, *secondary]:
         reasons.extend(found[t])
     reasons.extend(r for t in TOPICS if t != topic and t not in secondary for r in found[t])
     reasons.extend(defects)
-    silent = topic in rules.no_acknowledgement or any(t in rules.no_acknowledgement for t in secondary)
+    silent = (topic in rules.no_acknowledgement or any(t in rules.no_acknowledgement for t in secondary)
+              or bool(strong or weak))
     return Classification(topic=topic, secondary=secondary, reasons=reasons, acknowledge=not silent,
                           scores={t: round(s, 2) for t, s in scores.items() if s})
+
+
+def _machine(scores: Mapping[str, float], rules: RuleSet, strong: bool, weak: bool) -> tuple[str, str] | None:
+    """``automatic`` when a mail system surely made the message, or when machine wording (with a weak
+    machine hint, less of it) is all there is; never when a person's topic reached its threshold."""
+    if strong:
+        return "automatic", f"score {scores['automatic']:g}: strong machine evidence"
+    need = rules.needs("automatic_weak" if weak else "automatic")
+    if scores["automatic"] < need:
+        return None
+    human = [t for t in rules.order + rules.precedence if t != "automatic" and scores.get(t, 0.0) >= rules.needs(t)]
+    if human:
+        return None
+    return "automatic", f"machine wording {scores['automatic']:g} >= {need:g} and no person's topic reached its threshold"
 
 
 def _primary(scores: Mapping[str, float], rules: RuleSet) -> tuple[str, str]:
     """The precedence table first, then the best score, then the fallback; with the reason why."""
     for topic in rules.precedence:
-        if scores.get(topic, 0.0) >= rules.needs(topic):
+        if topic != "automatic" and scores.get(topic, 0.0) >= rules.needs(topic):
             return topic, f"score {scores[topic]:g}, first in precedence {' > '.join(rules.precedence)}"
     ranked = [t for t in rules.order if scores.get(t, 0.0) >= rules.needs(t)]
     if not ranked:

@@ -4,13 +4,17 @@ Rules live in ``queue/rules/*.toml`` so an admin can read and change them withou
 rule has one verb, ``check(evidence) -> list[str]``: the phrases, header values or form answers
 that made it match (empty when it did not). Deciding what the matches mean is someone else's job
 (``decide.py``), as in Mailman, where a rule says *that* and *why* and a chain says *what next*.
+
+Speed matters (every message pays for every rule), so a word family's matches are found once per
+message and shared by every rule that names the same family, and "within N words" is answered by
+a binary search over sorted word positions rather than by comparing every pair of matches.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,16 +22,29 @@ from typing import Any
 
 # Words before a match that turn praise or complaint words around ("not helpful").
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno)\s+(?:\w+\s+)?$")
+# A message made of one token repeated thousands of times must not cost thousands of checks.
+MAX_MATCHES = 200
+_WORD = re.compile(r"\S+")
 
 
-def entry_pattern(entry: str) -> str:
-    """Regular expression for one word-list entry (syntax in queue/rules/vocab.toml)."""
+def entry_pattern(entry: str, vocab: Mapping[str, Sequence[str]] | None = None, depth: int = 0) -> str:
+    """Regular expression for one word-list entry (syntax in queue/rules/vocab.toml).
+
+    A token ``@family`` inside a phrase stands for any entry of that family ("touched by * @staff"),
+    so one phrase generalises over every word the family already knows.
+    """
     if entry.startswith("re:"):
         return entry[3:]
     parts: list[str] = []
     for token in entry.lower().split():
         if token == "*":
             parts.append(r"(?:\S+\s+){0,3}?")
+            continue
+        if token.startswith("@") and len(token) > 1:
+            if vocab is None or token[1:] not in vocab or depth > 2:
+                raise ValueError(f"unknown word family {token!r}")
+            alts = "|".join(f"(?:{entry_pattern(e, vocab, depth + 1)})" for e in vocab[token[1:]])
+            parts.append(f"(?:{alts})" + r"\s+")
             continue
         stem = token.endswith("*")
         body = re.escape(token.rstrip("*")).replace("'", "['’]")
@@ -43,7 +60,7 @@ def compile_words(entries: Sequence[str], vocab: Mapping[str, Sequence[str]]) ->
     """One alternation for a whole list, with ``@family`` names expanded from the vocabulary."""
     expanded: list[str] = []
     for entry in entries:
-        if entry.startswith("@"):
+        if entry.startswith("@") and " " not in entry:
             if entry[1:] not in vocab:
                 raise ValueError(f"unknown word family {entry!r}")
             expanded.extend(vocab[entry[1:]])
@@ -51,7 +68,10 @@ def compile_words(entries: Sequence[str], vocab: Mapping[str, Sequence[str]]) ->
             expanded.append(entry)
     if not expanded:
         return None
-    return re.compile("|".join(f"(?:{entry_pattern(e)})" for e in expanded), re.IGNORECASE)
+    return re.compile("|".join(f"(?:{entry_pattern(e, vocab)})" for e in expanded), re.IGNORECASE)
+
+
+Hit = tuple[int, int, int, str]  # word index, start, end, matched text
 
 
 @dataclass
@@ -63,13 +83,27 @@ class Evidence:
     mailboxes: frozenset[str]  # local parts of the recipients
     form: Mapping[str, str]
     sender: str = ""
-    _word_starts: list[int] = field(default_factory=list)
+    _word_starts: list[int] | None = None
+    _hits: dict[str, list[Hit]] = field(default_factory=dict)
 
     def word_index(self, pos: int) -> int:
-        """Index of the word containing ``pos``, for 'within N words' checks."""
-        if not self._word_starts:
-            self._word_starts = [m.start() for m in re.finditer(r"\S+", self.text)]
+        """Index of the word containing ``pos``, for 'within N words' checks (positions found once)."""
+        if self._word_starts is None:
+            self._word_starts = [m.start() for m in _WORD.finditer(self.text)]
         return bisect_right(self._word_starts, pos)
+
+    def hits(self, pattern: re.Pattern[str]) -> list[Hit]:
+        """Matches of one family, found once per message however many rules use it, in text order."""
+        found = self._hits.get(pattern.pattern)
+        if found is None:
+            found = []
+            for m in pattern.finditer(self.text):
+                if m.end() > m.start():
+                    found.append((self.word_index(m.start()), m.start(), m.end(), m.group(0)))
+                    if len(found) >= MAX_MATCHES:
+                        break
+            self._hits[pattern.pattern] = found
+        return found
 
 
 @dataclass
@@ -88,6 +122,8 @@ class Rule:
     mailbox: frozenset[str] = frozenset()
     sender: re.Pattern[str] | None = None
     negatable: bool = False
+    unless: re.Pattern[str] | None = None  # innocent uses: a match inside one of these does not count
+    weak: bool = False  # machine evidence too weak to decide the topic on its own (decide.py)
 
     def check(self, ev: Evidence) -> list[str]:
         """The evidence that made this rule match; empty when it did not."""
@@ -103,25 +139,38 @@ class Rule:
             return [f"subject {found.group(0)!r}"] if found else []
         if self.words is None:
             return []
-        if self.near is not None:
-            return self._check_near(ev)
-        for found in self.words.finditer(ev.text):
-            if self.negatable and _NEGATION.search(ev.text, max(0, found.start() - 20), found.start()):
-                continue
-            return [repr(found.group(0).strip())]
-        return []
-
-    def _check_near(self, ev: Evidence) -> list[str]:
-        """Two word families within ``within`` words of each other (either order)."""
-        assert self.words is not None and self.near is not None
-        anchors = [(ev.word_index(m.start()), m.group(0)) for m in self.words.finditer(ev.text)]
+        anchors = self._usable(ev, ev.hits(self.words))
         if not anchors:
             return []
-        for found in self.near.finditer(ev.text):
-            at = ev.word_index(found.start())
-            for index, word in anchors:
-                if abs(index - at) <= self.within:
-                    return [f"{word.strip()!r} within {abs(index - at)} words of {found.group(0).strip()!r}"]
+        if self.near is not None:
+            return self._check_near(ev, anchors)
+        return [repr(anchors[0][3].strip())]
+
+    def _usable(self, ev: Evidence, hits: list[Hit]) -> list[Hit]:
+        """Hits that are neither negated ("not helpful") nor inside an innocent use ("free kick")."""
+        out: list[Hit] = []
+        for hit in hits:
+            _, start, end, _ = hit
+            if self.negatable and _NEGATION.search(ev.text, max(0, start - 20), start):
+                continue
+            if self.unless is not None and any(
+                m.start() <= start and m.end() >= end
+                for m in self.unless.finditer(ev.text, max(0, start - 40), min(len(ev.text), end + 40))
+            ):
+                continue
+            out.append(hit)
+        return out
+
+    def _check_near(self, ev: Evidence, anchors: list[Hit]) -> list[str]:
+        """Two word families within ``within`` words of each other (either order), in linear time."""
+        assert self.near is not None
+        spots = sorted((h[0], h[3]) for h in anchors)
+        index = [s[0] for s in spots]
+        for at, _, _, word in ev.hits(self.near):
+            i = bisect_left(index, at)
+            best = min((spots[j] for j in (i - 1, i) if 0 <= j < len(spots)), key=lambda s: abs(s[0] - at))
+            if abs(best[0] - at) <= self.within:
+                return [f"{best[1].strip()!r} within {abs(best[0] - at)} words of {word.strip()!r}"]
         return []
 
 
@@ -142,6 +191,8 @@ def rule_from_table(table: Mapping[str, Any], vocab: Mapping[str, Sequence[str]]
             mailbox=frozenset(str(b).lower() for b in table.get("mailbox", [])),
             sender=compile_words(table.get("sender", []), vocab),
             negatable=bool(table.get("negatable", False)),
+            unless=compile_words(table.get("unless", []), vocab),
+            weak=bool(table.get("weak", False)),
         )
     except (KeyError, ValueError, TypeError, re.error) as exc:
         raise ValueError(f"{where}: {exc}") from exc

@@ -1,9 +1,11 @@
 """Turn raw bytes into the plain facts the pipeline needs, without ever raising.
 
 Python's email parser has sharp edges (see ../shared/FACTS.md): a huge header makes it allocate
-gigabytes, deep nesting raises RecursionError, an unknown charset raises LookupError. So the header
-block is capped before parsing, the walk is bounded, every decode falls back to replacement, and
-anything that went wrong is recorded in ``defects`` instead of escaping as an exception.
+gigabytes, deep nesting raises RecursionError, an unknown charset raises LookupError, 8-bit header
+bytes come back as surrogates that PostgreSQL refuses to store. So the header block is capped
+before parsing, the walk is bounded, a failed MIME parse falls back to headers plus the body as
+text, every decode falls back to replacement, and what went wrong is recorded in ``defects``
+instead of escaping as an exception: a message we cannot read is still a message a person sees.
 """
 
 from __future__ import annotations
@@ -11,17 +13,22 @@ from __future__ import annotations
 import email
 import email.header
 import email.policy
-import html
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
 
-MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 64 * 1024  # the whole header block the parser may see
+MAX_FIELD_BYTES = 16 * 1024  # one header field (with its folded lines)
 MAX_HEADER_COUNT = 500
 MAX_PARTS = 200
 MAX_DEPTH = 20
 MAX_TEXT_CHARS = 200_000
+MAX_HTML_CHARS = 1_000_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,11 @@ class ParsedMessage:
                 return value
         return ""
 
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header: a forged or repeated header must not hide the real one."""
+        name = name.lower()
+        return [value for key, value in self.headers if key == name]
+
     def header_names(self) -> set[str]:
         return {key for key, _ in self.headers}
 
@@ -66,25 +78,50 @@ def split_header_block(raw: bytes) -> tuple[bytes, bytes]:
     return raw[: match.start()], raw[match.end() :]
 
 
-def _cap_headers(raw: bytes) -> tuple[bytes, list[str]]:
-    """Drop header lines past the size or count caps before the parser ever sees them."""
+def clean(text: str, *, keep_newlines: bool = True) -> str:
+    """Text fit for the store and a page: surrogates from 8-bit bytes decoded, NUL and controls gone.
+
+    The parser hands undecodable header bytes over as lone surrogates; UTF-8 is the usual truth and
+    Windows-1252 reads anything else. PostgreSQL refuses NUL in text, so control characters go.
+    """
+    if _SURROGATE.search(text):
+        try:
+            data = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = text.encode("utf-8", "replace")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", "replace")
+    text = _CONTROL.sub("", text)
+    return text if keep_newlines else " ".join(text.split())
+
+
+def _cap_headers(raw: bytes, defects: list[str]) -> bytes:
+    """Cut header fields to size and count before the parser sees them (it is quadratic in places)."""
     head, body = split_header_block(raw)
-    defects: list[str] = []
-    if len(head) <= MAX_HEADER_BYTES and head.count(b"\n") < MAX_HEADER_COUNT * 4:
-        return raw, defects
-    kept: list[bytes] = []
-    size = 0
-    fields = 0
+    if len(head) <= MAX_FIELD_BYTES and head.count(b"\n") < MAX_HEADER_COUNT:
+        return raw
+    fields: list[list[bytes]] = []
     for line in head.splitlines():
-        starts_field = not line[:1].isspace()
-        if starts_field:
-            fields += 1
-        if fields > MAX_HEADER_COUNT or size + len(line) > MAX_HEADER_BYTES:
-            defects.append("header block truncated (over %d bytes or %d fields)" % (MAX_HEADER_BYTES, MAX_HEADER_COUNT))
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    kept: list[bytes] = []
+    total = 0
+    for lines in fields[:MAX_HEADER_COUNT]:
+        value = b"\r\n".join(lines)
+        if len(value) > MAX_FIELD_BYTES:
+            value = value[:MAX_FIELD_BYTES].rstrip(b"\r\n")
+            defects.append(f"header {lines[0].split(b':', 1)[0][:60].decode('ascii', 'replace')} cut to {MAX_FIELD_BYTES} bytes")
+        if total + len(value) > MAX_HEADER_BYTES:
             break
-        kept.append(line)
-        size += len(line) + 2
-    return b"\r\n".join(kept) + b"\r\n\r\n" + body, defects
+        kept.append(value)
+        total += len(value) + 2
+    if len(kept) < len(fields):
+        defects.append(f"header block cut: {len(fields) - len(kept)} field(s) past {MAX_HEADER_COUNT} fields or {MAX_HEADER_BYTES} bytes")
+    return b"\r\n".join(kept) + b"\r\n\r\n" + body
 
 
 def _normalise_spaced_colons(raw: bytes) -> bytes:
@@ -96,107 +133,194 @@ def _normalise_spaced_colons(raw: bytes) -> bytes:
     return fixed + b"\r\n\r\n" + body
 
 
-def _text(value: object) -> str:
+class _TextOfHtml(HTMLParser):
+    """HTML to readable text: the standard library's tolerant tokenizer, never a regex over markup."""
+
+    SKIP = {"script", "style", "head", "title", "template", "noscript"}
+    BREAK = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul", "ol", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BREAK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BREAK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Readable text from HTML-only mail: scripts, styles and tags gone, entities decoded."""
+    extractor = _TextOfHtml()
     try:
-        return str(value or "")
-    except Exception:  # a malformed header can fail while being folded into str
-        return ""
+        extractor.feed(markup[:MAX_HTML_CHARS])
+        extractor.close()
+    except Exception:  # the tokenizer gave up half-way: keep what it read
+        pass
+    text = re.sub(r"[ \t\r\f\v\xa0]+", " ", "".join(extractor.parts))
+    return clean(re.sub(r"\n\s*\n+", "\n\n", "\n".join(line.strip() for line in text.split("\n"))).strip())
 
 
-def _address(value: str) -> tuple[str, str]:
-    name, addr = parseaddr(value)
-    return name.strip(), addr.strip().lower()
+def decode_bytes(payload: bytes, charset: str | None) -> str:
+    """Bytes in a declared charset, trusting the label only as far as the bytes agree with it."""
+    charset = (charset or "utf-8").strip().lower()
+    try:
+        return payload.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        pass
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if charset in ("utf-8", "us-ascii", "ascii", "utf8", "iso-8859-1", "latin-1") or not _known(charset):
+        return payload.decode("cp1252", "replace")
+    return payload.decode(charset, "replace")
+
+
+def _known(charset: str) -> bool:
+    try:
+        b"".decode(charset)
+        return True
+    except LookupError:
+        return False
 
 
 def _decode_part(part: Message) -> str:
     payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
+    return clean(decode_bytes(payload, part.get_content_charset())) if isinstance(payload, bytes) else ""
+
+
+def _status_text(part: Message) -> str:
+    """message/delivery-status parses into header blocks: render them as the text a DSN shows."""
+    blocks = part.get_payload()
+    if not isinstance(blocks, list):
+        return _decode_part(part)
+    lines = [f"{k}: {clean(str(v), keep_newlines=False)}" for block in blocks for k, v in block.raw_items()]
+    return "\n".join(lines)
+
+
+def _attachment(part: Message, ctype: str) -> Attachment:
+    name = clean(str(part.get_filename() or ""), keep_newlines=False)[:255]
+    if ctype == "message/rfc822" and not name:
+        name = "forwarded-message.eml"
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace")
-
-
-def html_to_text(markup: str) -> str:
-    """Readable text from HTML mail: scripts and styles dropped, tags removed, entities decoded."""
-    markup = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", markup)
-    markup = re.sub(r"(?i)<br\s*/?>|</(p|div|li|tr|h[1-6]|blockquote)\s*>", "\n", markup)
-    markup = re.sub(r"(?s)<!--.*?-->", " ", markup)
-    markup = re.sub(r"(?s)<[^>]*>", " ", markup)
-    text = html.unescape(markup)
-    text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    return re.sub(r"\n\s*\n+", "\n\n", text).strip()
+        payload = part.get_payload(decode=True) if not part.is_multipart() else part.as_bytes()
+    except Exception:
+        payload = b""
+    return Attachment(filename=name or "unnamed", content_type=ctype, size=len(payload) if isinstance(payload, bytes) else 0)
 
 
 def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[Attachment]]:
-    """Collect plain parts, HTML parts and attachments, bounded in depth and count."""
+    """Collect plain parts, HTML parts and attachments, bounded in depth, count and size."""
     plain: list[str] = []
     htmls: list[str] = []
     attachments: list[Attachment] = []
     stack: list[tuple[Message, int]] = [(msg, 0)]
-    seen = 0
+    seen = chars = 0
     while stack:
         part, depth = stack.pop()
         seen += 1
         if seen > MAX_PARTS:
-            defects.append("more than %d MIME parts; the rest were not read" % MAX_PARTS)
+            defects.append(f"more than {MAX_PARTS} MIME parts; the rest were not read")
             break
-        if part.is_multipart():
-            if depth >= MAX_DEPTH:
-                defects.append("MIME nesting deeper than %d; inner parts not read" % MAX_DEPTH)
+        try:
+            ctype = part.get_content_type()
+            disposition = (part.get_content_disposition() or "").lower()
+            if ctype == "message/delivery-status":
+                plain.append(_status_text(part))
+            elif ctype == "message/rfc822" and disposition == "attachment":
+                attachments.append(_attachment(part, ctype))
+            elif part.is_multipart():
+                if depth >= MAX_DEPTH:
+                    defects.append(f"MIME nesting deeper than {MAX_DEPTH}; inner parts not read")
+                    continue
+                children = part.get_payload()
+                if isinstance(children, list):
+                    stack.extend((child, depth + 1) for child in reversed(children))
+            elif disposition == "attachment" or part.get_filename() or not ctype.startswith("text/"):
+                attachments.append(_attachment(part, ctype))
+            elif chars > MAX_TEXT_CHARS:
                 continue
-            children = part.get_payload()
-            if isinstance(children, list):
-                stack.extend((child, depth + 1) for child in reversed(children))
-            continue
-        ctype = part.get_content_type()
-        disposition = (part.get_content_disposition() or "").lower()
-        filename = _text(part.get_filename())
-        if disposition == "attachment" or (filename and not ctype.startswith("text/")):
-            raw = part.get_payload(decode=True)
-            size = len(raw) if isinstance(raw, bytes) else 0
-            attachments.append(Attachment(filename=filename or "unnamed", content_type=ctype, size=size))
-        elif ctype == "text/plain":
-            plain.append(_decode_part(part))
-        elif ctype == "text/html":
-            htmls.append(_decode_part(part))
-        elif ctype in ("message/delivery-status", "text/rfc822-headers"):
-            plain.append(_decode_part(part) if not part.is_multipart() else "")
+            elif ctype == "text/html":
+                htmls.append(_decode_part(part))
+            elif ctype in ("text/plain", "text/rfc822-headers", "text/enriched") or ctype.startswith("text/"):
+                plain.append(_decode_part(part))
+                chars += len(plain[-1])
+        except Exception as exc:  # one broken part must not cost the others
+            defects.append(f"part {seen} not read: {type(exc).__name__}")
+        if part is not msg:
+            defects.extend(type(d).__name__ for d in getattr(part, "defects", ()))
     return plain, htmls, attachments
+
+
+def _header_only(raw: bytes) -> tuple[Message, str]:
+    """When the MIME parse fails (deep nesting): the headers, and the body shown as raw text."""
+    msg = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    _, body = split_header_block(raw)
+    return msg, clean(body[: MAX_TEXT_CHARS * 2].decode("utf-8", "replace"))
 
 
 def parse(raw: bytes) -> ParsedMessage:
     """Parse a message; on any failure keep what was read and note why in ``defects``."""
     defects: list[str] = []
+    fallback_text = ""
     try:
-        capped, cap_defects = _cap_headers(raw)
-        defects.extend(cap_defects)
-        capped = _normalise_spaced_colons(capped)
-        msg = email.message_from_bytes(capped, policy=email.policy.default)
-    except Exception as exc:  # the parser itself failed: keep nothing but the reason
-        return ParsedMessage(defects=(f"unparseable: {type(exc).__name__}",))
+        prepared = _normalise_spaced_colons(_cap_headers(raw, defects))
+    except Exception as exc:
+        defects.append(f"header block not prepared: {type(exc).__name__}")
+        prepared = raw
+    try:
+        msg = email.message_from_bytes(prepared, policy=email.policy.default)
+    except Exception as exc:  # RecursionError on deep nesting, and whatever else the parser meets
+        defects.append(f"MIME structure not parsed ({type(exc).__name__}); body kept as raw text")
+        try:
+            msg, fallback_text = _header_only(prepared)
+        except Exception as inner:
+            return ParsedMessage(defects=(*defects, f"unparseable: {type(inner).__name__}"))
+    return _facts(msg, defects, fallback_text)
+
+
+def _facts(msg: Message, defects: list[str], fallback_text: str) -> ParsedMessage:
     defects.extend(type(d).__name__ for d in msg.defects)
-    headers: list[tuple[str, str]] = []
-    for key, value in msg.raw_items():
-        headers.append((key.strip().lower(), _decode_header(value)))
-    get = {}
+    headers = [(clean(str(k), keep_newlines=False).lower()[:100], _decode_header(v)) for k, v in msg.raw_items()]
+    get: dict[str, str] = {}
     for key, value in headers:
         get.setdefault(key, value)
     from_name, from_addr = _address(get.get("from", ""))
-    to_addrs = tuple(a.lower() for _, a in getaddresses([get.get("to", ""), get.get("cc", "")]) if a)
     try:
-        plain, htmls, attachments = _walk(msg, defects)
-    except (RecursionError, Exception) as exc:
-        defects.append(f"body not read: {type(exc).__name__}")
-        plain, htmls, attachments = [], [], []
+        to_addrs = tuple(a.lower() for _, a in getaddresses([get.get("to", ""), get.get("cc", "")]) if a)
+    except Exception:
+        to_addrs = ()
+    plain: list[str] = [fallback_text] if fallback_text else []
+    htmls: list[str] = []
+    attachments: list[Attachment] = []
+    if not fallback_text:
+        try:
+            plain, htmls, attachments = _walk(msg, defects)
+        except Exception as exc:  # RecursionError included: never let the body take the headers with it
+            defects.append(f"body not read: {type(exc).__name__}")
     text = "\n\n".join(p for p in plain if p.strip())
     if not text.strip() and htmls:
         text = html_to_text("\n".join(htmls))
+    try:
+        content_type = msg.get_content_type()
+    except Exception:
+        content_type = "text/plain"
     return ParsedMessage(
         message_id=_one_id(get.get("message-id", "")),
-        subject=" ".join(get.get("subject", "").split()),
+        subject=get.get("subject", ""),
         from_addr=from_addr,
         from_name=from_name,
         to_addrs=to_addrs,
@@ -204,30 +328,31 @@ def parse(raw: bytes) -> ParsedMessage:
         text=text[:MAX_TEXT_CHARS],
         attachments=tuple(attachments),
         in_reply_to=_one_id(get.get("in-reply-to", "")),
-        references=tuple(re.findall(r"<[^<>\s]+>", get.get("references", ""))),
-        defects=tuple(defects),
-        content_type=msg.get_content_type(),
+        references=tuple(re.findall(r"<[^<>\s]{1,500}>", get.get("references", "")))[-50:],
+        defects=tuple(dict.fromkeys(defects)),
+        content_type=content_type,
     )
 
 
-def _decode_header(value: str) -> str:
-    """RFC 2047-decode a header value, replacing what cannot be decoded."""
+def _address(value: str) -> tuple[str, str]:
     try:
-        parts = email.header.decode_header(value)
+        name, addr = parseaddr(value)
     except Exception:
-        return " ".join(str(value).split())
-    out = []
-    for chunk, charset in parts:
-        if isinstance(chunk, bytes):
-            try:
-                out.append(chunk.decode(charset or "ascii", errors="replace"))
-            except LookupError:
-                out.append(chunk.decode("utf-8", errors="replace"))
-        else:
-            out.append(chunk)
-    return " ".join("".join(out).split())
+        return "", ""
+    return name.strip(), addr.strip().lower()
+
+
+def _decode_header(value: object) -> str:
+    """RFC 2047-decode a header value on one line, replacing what cannot be decoded."""
+    text = clean(str(value), keep_newlines=False)
+    try:
+        chunks = email.header.decode_header(text)
+    except Exception:
+        return text
+    out = [decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk for chunk, charset in chunks]
+    return clean("".join(out), keep_newlines=False)
 
 
 def _one_id(value: str) -> str:
-    match = re.search(r"<[^<>\s]+>", value)
-    return match.group(0) if match else value.strip()
+    match = re.search(r"<[^<>\s]{1,900}>", value)
+    return match.group(0) if match else value.strip()[:900]

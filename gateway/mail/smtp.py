@@ -18,6 +18,7 @@ import queue as stdlib_queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -75,6 +76,9 @@ class GroupCommitter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Pending]) -> None:
+        now = datetime.now(UTC)
+        for p in batch:
+            p.row.enqueued_at = now  # enqueued right after the commit; the sweeper covers a crash between
         try:
             with self.services.store.session() as session:
                 session.add_all([p.row for p in batch])

@@ -65,6 +65,8 @@ class Case(Base):
     acknowledge_by: Mapped[datetime | None] = mapped_column()
     reply_by: Mapped[datetime | None] = mapped_column()
     flags: Mapped[list[str]] = mapped_column(default=list)
+    # notices (0003): when the next progress update is due, for policies that promise them
+    update_due: Mapped[datetime | None] = mapped_column()
 
 
 class Acknowledgement(Base):
@@ -113,6 +115,35 @@ class ForwardingNotice(Base):
     forwarded_by: Mapped[str] = mapped_column(String(200), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
     notice_message_id: Mapped[str] = mapped_column(String(250), default="")
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))  # 0003: the notice that told the requester
+
+
+class Notice(Base):
+    """A notice to the requester (forwarded, extended, escalated, progress), rendered once, sent once.
+
+    The rendered bytes are stored before sending, so a retry sends exactly what was recorded; the
+    state moves pending -> sending (claimed by one sender) -> sent, or not_sent when there is nobody
+    to send it to (an anonymous case). `idempotency_key` makes a repeated command a no-op.
+    """
+
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # forwarded, extended, escalated, progress
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    template_version: Mapped[str] = mapped_column(String(64), default="")
+    rendered: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    by: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
 
 
 class CaseEvent(Base):

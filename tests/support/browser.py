@@ -19,11 +19,11 @@ from typing import Any
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from gateway.config import load_config
-from gateway.services import Services, services_from_config
 from werkzeug.serving import make_server
 
 from forms import create_app
+from gateway.config import load_config
+from gateway.services import Services, services_from_config
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -106,9 +106,7 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     page's CSP does not govern, so the page keeps its real policy while it is checked."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
-    )
+    result = page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
         for v in result["violations"]
