@@ -36,8 +36,9 @@ def start_workers(services: Services, stop: threading.Event) -> list[threading.T
 
         def work(names: list[str] = names) -> None:
             worker = jobs.make_worker(services, names, in_thread=True)
-            watcher = threading.Thread(target=lambda: (stop.wait(), worker.request_stop(0, None)), daemon=True)
-            watcher.start()
+            # RQ stops on signals, which only the main thread gets: ask it to stop after its current
+            # job; a thread still blocked waiting for work simply ends with the process
+            threading.Thread(target=lambda: (stop.wait(), setattr(worker, "_stop_requested", True)), daemon=True).start()
             worker.work(with_scheduler=False, logging_level="WARNING")
 
         threads.append(supervise_thread(f"worker-{'+'.join(names)}", work, stop))

@@ -234,12 +234,15 @@ def scan_once(session: Session, store: Store, on_stored: OnStored) -> int:
 def wait_for_mail(session: Session, stop: threading.Event, seconds: float) -> None:
     """Return when new mail may be there, after `seconds`, or on stop; raise when the connection died.
 
-    With IDLE, an empty answer that came back early means the socket hit EOF (imapclient then returns
-    empty at once, forever): ending IDLE on a dead socket raises, and the caller reconnects.
+    Dovecot's IDLE reports only changes made after IDLE began, so a NOOP first catches mail that
+    came during the scan. An empty answer that came back early means the socket hit EOF (imapclient
+    then returns empty at once, forever): ending IDLE on a dead socket raises, and we reconnect.
     """
     client, box = session.client, session.box
     if not (box.idle and client.has_capability("IDLE")):
         stop.wait(min(seconds, box.poll_seconds))
+        return
+    if any(len(r) > 1 and r[1] == b"EXISTS" for r in client.noop()[1]):
         return
     client.idle()
     deadline = time.monotonic() + seconds

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
-from html.parser import HTMLParser
+
+from gateway.mail.text import clean, decode_bytes, html_to_text
 
 MAX_HEADER_BYTES = 64 * 1024  # the whole header block the parser may see
 MAX_FIELD_BYTES = 16 * 1024  # one header field (with its folded lines)
@@ -26,9 +27,6 @@ MAX_HEADER_COUNT = 500
 MAX_PARTS = 200
 MAX_DEPTH = 20
 MAX_TEXT_CHARS = 200_000
-MAX_HTML_CHARS = 1_000_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -78,25 +76,6 @@ def split_header_block(raw: bytes) -> tuple[bytes, bytes]:
     return raw[: match.start()], raw[match.end() :]
 
 
-def clean(text: str, *, keep_newlines: bool = True) -> str:
-    """Text fit for the store and a page: surrogates from 8-bit bytes decoded, NUL and controls gone.
-
-    The parser hands undecodable header bytes over as lone surrogates; UTF-8 is the usual truth and
-    Windows-1252 reads anything else. PostgreSQL refuses NUL in text, so control characters go.
-    """
-    if _SURROGATE.search(text):
-        try:
-            data = text.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            data = text.encode("utf-8", "replace")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", "replace")
-    text = _CONTROL.sub("", text)
-    return text if keep_newlines else " ".join(text.split())
-
-
 def _cap_headers(raw: bytes, defects: list[str]) -> bytes:
     """Cut header fields to size and count before the parser sees them (it is quadratic in places)."""
     head, body = split_header_block(raw)
@@ -120,7 +99,8 @@ def _cap_headers(raw: bytes, defects: list[str]) -> bytes:
         kept.append(value)
         total += len(value) + 2
     if len(kept) < len(fields):
-        defects.append(f"header block cut: {len(fields) - len(kept)} field(s) past {MAX_HEADER_COUNT} fields or {MAX_HEADER_BYTES} bytes")
+        dropped = len(fields) - len(kept)
+        defects.append(f"header block cut: {dropped} field(s) past {MAX_HEADER_COUNT} fields or {MAX_HEADER_BYTES} bytes")
     return b"\r\n".join(kept) + b"\r\n\r\n" + body
 
 
@@ -131,70 +111,6 @@ def _normalise_spaced_colons(raw: bytes) -> bytes:
         return raw
     fixed = re.sub(rb"(?m)^([!-9;-~]+)[ \t]+:", rb"\1:", head)
     return fixed + b"\r\n\r\n" + body
-
-
-class _TextOfHtml(HTMLParser):
-    """HTML to readable text: the standard library's tolerant tokenizer, never a regex over markup."""
-
-    SKIP = {"script", "style", "head", "title", "template", "noscript"}
-    BREAK = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul", "ol", "hr"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag in self.BREAK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BREAK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> str:
-    """Readable text from HTML-only mail: scripts, styles and tags gone, entities decoded."""
-    extractor = _TextOfHtml()
-    try:
-        extractor.feed(markup[:MAX_HTML_CHARS])
-        extractor.close()
-    except Exception:  # the tokenizer gave up half-way: keep what it read
-        pass
-    text = re.sub(r"[ \t\r\f\v\xa0]+", " ", "".join(extractor.parts))
-    return clean(re.sub(r"\n\s*\n+", "\n\n", "\n".join(line.strip() for line in text.split("\n"))).strip())
-
-
-def decode_bytes(payload: bytes, charset: str | None) -> str:
-    """Bytes in a declared charset, trusting the label only as far as the bytes agree with it."""
-    charset = (charset or "utf-8").strip().lower()
-    try:
-        return payload.decode(charset)
-    except (LookupError, UnicodeDecodeError):
-        pass
-    try:
-        return payload.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if charset in ("utf-8", "us-ascii", "ascii", "utf8", "iso-8859-1", "latin-1") or not _known(charset):
-        return payload.decode("cp1252", "replace")
-    return payload.decode(charset, "replace")
-
-
-def _known(charset: str) -> bool:
-    try:
-        b"".decode(charset)
-        return True
-    except LookupError:
-        return False
 
 
 def _decode_part(part: Message) -> str:
@@ -242,6 +158,9 @@ def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[
                 plain.append(_status_text(part))
             elif ctype == "message/rfc822" and disposition == "attachment":
                 attachments.append(_attachment(part, ctype))
+            elif ctype.startswith("multipart/") and not part.is_multipart():
+                defects.append(f"{ctype} without readable parts; shown as text")
+                plain.append(_decode_part(part))
             elif part.is_multipart():
                 if depth >= MAX_DEPTH:
                     defects.append(f"MIME nesting deeper than {MAX_DEPTH}; inner parts not read")
@@ -255,7 +174,7 @@ def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[
                 continue
             elif ctype == "text/html":
                 htmls.append(_decode_part(part))
-            elif ctype in ("text/plain", "text/rfc822-headers", "text/enriched") or ctype.startswith("text/"):
+            else:
                 plain.append(_decode_part(part))
                 chars += len(plain[-1])
         except Exception as exc:  # one broken part must not cost the others
@@ -266,30 +185,34 @@ def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[
 
 
 def _header_only(raw: bytes) -> tuple[Message, str]:
-    """When the MIME parse fails (deep nesting): the headers, and the body shown as raw text."""
-    msg = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    """When no MIME parse succeeds (deep nesting): the headers, and the body shown as raw text."""
+    msg = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
     _, body = split_header_block(raw)
     return msg, clean(body[: MAX_TEXT_CHARS * 2].decode("utf-8", "replace"))
 
 
 def parse(raw: bytes) -> ParsedMessage:
-    """Parse a message; on any failure keep what was read and note why in ``defects``."""
+    """Parse a message; on any failure keep what was read and note why in ``defects``.
+
+    The modern policy first; then compat32, whose header parsing is plain string work (the modern
+    one recursed on a Content-Type of 15,000 parentheses); then the headers alone.
+    """
     defects: list[str] = []
-    fallback_text = ""
     try:
         prepared = _normalise_spaced_colons(_cap_headers(raw, defects))
     except Exception as exc:
         defects.append(f"header block not prepared: {type(exc).__name__}")
         prepared = raw
-    try:
-        msg = email.message_from_bytes(prepared, policy=email.policy.default)
-    except Exception as exc:  # RecursionError on deep nesting, and whatever else the parser meets
-        defects.append(f"MIME structure not parsed ({type(exc).__name__}); body kept as raw text")
+    for name, policy in (("default", email.policy.default), ("compat32", email.policy.compat32)):
         try:
-            msg, fallback_text = _header_only(prepared)
-        except Exception as inner:
-            return ParsedMessage(defects=(*defects, f"unparseable: {type(inner).__name__}"))
-    return _facts(msg, defects, fallback_text)
+            return _facts(email.message_from_bytes(prepared, policy=policy), list(defects), "")
+        except Exception as exc:  # RecursionError on deep nesting, and whatever else the parser meets
+            defects.append(f"MIME parse with the {name} policy failed: {type(exc).__name__}")
+    try:
+        msg, text = _header_only(prepared)
+        return _facts(msg, [*defects, "MIME structure not parsed; body kept as raw text"], text)
+    except Exception as exc:
+        return ParsedMessage(defects=(*defects, f"unparseable: {type(exc).__name__}"))
 
 
 def _facts(msg: Message, defects: list[str], fallback_text: str) -> ParsedMessage:
