@@ -37,7 +37,7 @@ from gateway.mail.outbound import SendError, send
 from gateway.mail.parse import ParsedMessage, parse
 from gateway.policy.presets import compute_deadlines
 from gateway.services import Services
-from gateway.store import Acknowledgement, Case, CaseEvent, RawMessage, Routing
+from gateway.store import Acknowledgement, Case, CaseEvent, Notice, RawMessage, Routing
 
 log = logging.getLogger("frontdesk.pipeline")
 
@@ -94,9 +94,10 @@ def find_case_for_reply(session: Session, msg: ParsedMessage) -> Case | None:
     """A follow-up: a reference of ours in the subject, or a reply to a message we sent."""
     ids = [i for i in (msg.in_reply_to, *msg.references) if i]
     if ids:
-        case_id = session.scalar(select(Acknowledgement.case_id).where(Acknowledgement.message_id.in_(ids)).limit(1))
-        if case_id is not None:
-            return session.get(Case, case_id)
+        for sent in (Acknowledgement, Notice):  # a reply to any message we sent about a case
+            case_id = session.scalar(select(sent.case_id).where(sent.message_id.in_(ids)).limit(1))
+            if case_id is not None:
+                return session.get(Case, case_id)
     for match in REFERENCE.finditer(msg.subject):
         case = session.scalar(select(Case).where(Case.reference == match.group(0)))
         if case is not None:
@@ -122,11 +123,12 @@ def over_sender_limit(session: Session, recipient: str, now: datetime, limit: in
     return (sent or 0) >= limit
 
 
-def open_case(services: Services, raw_id: int) -> CaseFacts | None:
+def open_case(services: Services, raw_id: int, *, hold_ack: bool = False) -> CaseFacts | None:
     """Decide everything about one stored message and commit it; None when no new case was opened.
 
-    The acknowledgement is decided here (Case.acknowledge) but rendered by `deliver`, off the web
-    form's request path.
+    The acknowledgement is decided here (Case.acknowledge). With `hold_ack` (the worker's path) it
+    is also rendered in the same transaction and held (`sending`) for the caller to send; the web
+    form leaves that to the worker, to answer the person sooner.
     """
     with services.store.session() as session, session.begin():
         raw = session.get(RawMessage, raw_id)
@@ -143,13 +145,23 @@ def open_case(services: Services, raw_id: int) -> CaseFacts | None:
         if earlier is not None:
             raw.state, raw.duplicate_of, raw.case_id = "duplicate", earlier.id, earlier.case_id
             return None
+        # issue 4 (hygiene): a bounce of one of our acknowledgements flags that case and opens none (gateway/bounces.py)
+        from gateway.bounces import link_bounce
+
+        if link_bounce(session, raw, msg, services.config.own_addresses()) is not None:
+            return None
         existing = find_case_for_reply(session, msg)
         if existing is not None:
             raw.case_id = existing.id
             session.add(CaseEvent(case_id=existing.id, kind="follow_up", detail={"raw_message_id": raw.id}))
             session.add(Routing(raw_message_id=raw.id, case_id=existing.id, queue=existing.queue, kind="follow_up"))
             return None
-        return facts(_new_case(services, session, raw, msg), fresh=True)
+        case = _new_case(services, session, raw, msg)
+        if hold_ack and case.acknowledge:
+            ack = render_acknowledgement(services, session, case, raw, msg)
+            ack.state, ack.claimed_at, ack.attempts = "sending", datetime.now(UTC), 1
+            session.add(ack)
+        return facts(case, fresh=True)
 
 
 def _new_case(services: Services, session: Session, raw: RawMessage, msg: ParsedMessage) -> Case:
@@ -197,6 +209,7 @@ def _new_case(services: Services, session: Session, raw: RawMessage, msg: Parsed
         no_ack_reasons=no_ack,
         acknowledge_by=due.acknowledge_by,
         reply_by=due.reply_by,
+        update_due=due.update_by,
         flags=["unparsed"] if msg.defects and not msg.text else [],
     )
     session.add(case)
@@ -238,19 +251,33 @@ def take_acknowledgement(services: Services, raw_id: int) -> Acknowledgement | N
         return None
 
 
-def render_acknowledgement(services: Services, session: Session, case: Case, raw: RawMessage) -> Acknowledgement:
+def held_acknowledgement(services: Services, raw_id: int) -> Acknowledgement | None:
+    with services.store.session() as session:
+        return session.scalar(
+            select(Acknowledgement)
+            .join(Case, Case.id == Acknowledgement.case_id)
+            .where(Case.first_message_id == raw_id, Acknowledgement.state == "sending")
+        )
+
+
+def render_acknowledgement(
+    services: Services, session: Session, case: Case, raw: RawMessage, msg: ParsedMessage | None = None
+) -> Acknowledgement:
     received = raw.received_at if raw.received_at.tzinfo else raw.received_at.replace(tzinfo=UTC)
     absences = services.cache.setdefault("absences", load_absences(services.config.queue_dir))
     who = current_assignment(Handler(case.handler_name, case.handler_role, case.handler_email), absences, received.date())
     policy, calendar = services.policy
     due = compute_deadlines(policy, calendar, case.channel, case.topic, case.stage, received)
-    return acknowledge.build(services, case, raw, parse(raw.raw), who, due)
+    return acknowledge.build(services, case, raw, msg or parse(raw.raw), who, due)
 
 
-def deliver(services: Services, raw_id: int) -> None:
-    """After open_case: send the acknowledgement once, mark the message done, hand the work to its team."""
+def deliver(services: Services, raw_id: int, *, held: bool = False) -> None:
+    """After open_case: send the acknowledgement once, mark the message done, hand the work to its team.
+
+    `held` says open_case just created the acknowledgement held for this caller.
+    """
     config = services.config
-    ack = take_acknowledgement(services, raw_id)
+    ack = held_acknowledgement(services, raw_id) if held else take_acknowledgement(services, raw_id)
     sent = None
     if ack is not None:
         try:
@@ -277,8 +304,8 @@ def deliver(services: Services, raw_id: int) -> None:
 
 def process(services: Services, raw_id: int) -> None:
     """The intake job: open the case (or join one), then deliver. Logs one line per message."""
-    open_case(services, raw_id)
-    deliver(services, raw_id)
+    opened = open_case(services, raw_id, hold_ack=True)
+    deliver(services, raw_id, held=opened is not None and opened.fresh and opened.acknowledge)
     with services.store.session() as session:
         raw = session.get(RawMessage, raw_id)
         case = session.get(Case, raw.case_id) if raw and raw.case_id else None

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from gateway import jobs
+from gateway import jobs, notices
 from gateway.pipeline import stale_messages
 from gateway.services import Services
 from gateway.store import Acknowledgement, Routing
@@ -50,6 +50,7 @@ def sweep(services: Services, stale: timedelta) -> int:
         if jobs.job_status(services, f"route-{routing_id}") not in LIVE:
             jobs.enqueue_routing(services, queue_name, routing_id)
             again += 1
+    again += notices.send_pending(services, stale)
     if again:
         log.info("sweeper enqueued %d item(s) again", again)
     return again

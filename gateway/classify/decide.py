@@ -144,7 +144,12 @@ def _machine(scores: Mapping[str, float], rules: RuleSet, strong: bool, weak: bo
     need = rules.needs("automatic_weak" if weak else "automatic")
     if scores["automatic"] < need:
         return None
-    human = [t for t in rules.order + rules.precedence if t != "automatic" and scores.get(t, 0.0) >= rules.needs(t)]
+    # A question mark is what surveys and receipts say too: the fallback topic is no evidence of a person.
+    human = [t for t in rules.order + rules.precedence
+             if t not in ("automatic", rules.fallback) and scores.get(t, 0.0) >= rules.needs(t)]
+    # With a system's sender and plenty of system wording, only a concern for a person outweighs it.
+    if weak and scores["automatic"] >= rules.needs("automatic"):
+        human = [t for t in human if t in ("safeguarding", "abusive")]
     if human:
         return None
     return "automatic", f"machine wording {scores['automatic']:g} >= {need:g} and no person's topic reached its threshold"

@@ -47,7 +47,8 @@ def entry_pattern(entry: str, vocab: Mapping[str, Sequence[str]] | None = None, 
             parts.append(f"(?:{alts})" + r"\s+")
             continue
         stem = token.endswith("*")
-        body = re.escape(token.rstrip("*")).replace("'", "['’]")
+        # People drop apostrophes ("dont", "im"): an entry with one matches the word without it too.
+        body = re.escape(token.rstrip("*")).replace("'", "['’]?")
         end = r"\w*" if stem else (r"\b" if token[-1:].isalnum() else "")
         parts.append(body + end + r"\s+")
     text = "".join(parts)
@@ -153,20 +154,25 @@ class Rule:
             _, start, end, _ = hit
             if self.negatable and _NEGATION.search(ev.text, max(0, start - 20), start):
                 continue
-            if self.unless is not None and any(
-                m.start() <= start and m.end() >= end
-                for m in self.unless.finditer(ev.text, max(0, start - 40), min(len(ev.text), end + 40))
-            ):
+            if self.unless is not None and self._innocent(ev, start, end):
                 continue
             out.append(hit)
         return out
+
+    def _innocent(self, ev: Evidence, start: int, end: int) -> bool:
+        """True when an innocent use ("free kick", "as a result") covers the match at start:end."""
+        assert self.unless is not None
+        window = self.unless.finditer(ev.text, max(0, start - 60), min(len(ev.text), end + 60))
+        return any(m.start() <= start and m.end() >= end for m in window)
 
     def _check_near(self, ev: Evidence, anchors: list[Hit]) -> list[str]:
         """Two word families within ``within`` words of each other (either order), in linear time."""
         assert self.near is not None
         spots = sorted((h[0], h[3]) for h in anchors)
         index = [s[0] for s in spots]
-        for at, _, _, word in ev.hits(self.near):
+        for at, start, end, word in ev.hits(self.near):
+            if self.unless is not None and self._innocent(ev, start, end):
+                continue
             i = bisect_left(index, at)
             best = min((spots[j] for j in (i - 1, i) if 0 <= j < len(spots)), key=lambda s: abs(s[0] - at))
             if abs(best[0] - at) <= self.within:

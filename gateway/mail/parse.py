@@ -10,6 +10,7 @@ instead of escaping as an exception: a message we cannot read is still a message
 
 from __future__ import annotations
 
+import base64
 import email
 import email.header
 import email.policy
@@ -114,7 +115,11 @@ def _normalise_spaced_colons(raw: bytes) -> bytes:
 
 
 def _decode_part(part: Message) -> str:
+    """A leaf part's text; base64 that the decoder refused is read leniently rather than shown raw."""
     payload = part.get_payload(decode=True)
+    if any("Base64" in type(d).__name__ for d in part.defects):
+        data = re.sub(r"[^A-Za-z0-9+/]", "", str(part.get_payload(decode=False)))
+        payload = base64.b64decode(data[: len(data) // 4 * 4])
     return clean(decode_bytes(payload, part.get_content_charset())) if isinstance(payload, bytes) else ""
 
 
@@ -168,7 +173,7 @@ def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[
                 children = part.get_payload()
                 if isinstance(children, list):
                     stack.extend((child, depth + 1) for child in reversed(children))
-            elif disposition == "attachment" or part.get_filename() or not ctype.startswith("text/"):
+            elif disposition == "attachment" or not ctype.startswith("text/"):
                 attachments.append(_attachment(part, ctype))
             elif chars > MAX_TEXT_CHARS:
                 continue

@@ -8,6 +8,13 @@ sender gets a 451 and tries again later: never a 250 for mail we do not hold.
 Group commit: every session's message waits on one writer thread that commits whatever is pending
 in a single transaction and enqueues the intake jobs in one Redis round trip; under load that
 turns a thousand fsyncs into a few dozen.
+
+Hardening (the `[smtp]` table of frontdesk.toml): aiosmtpd 1.4.6, which ends DATA only at
+CRLF.CRLF (1.4.5, CVE-2024-27305: SMTP smuggling) and drops plaintext pipelined after STARTTLS
+(1.4.6, CVE-2024-34083); at most `max_connections` sessions (421 past it), each silent for at most
+`session_timeout` seconds and alive for at most `max_session_time`, so slow clients cannot pin the
+listener; recipients, message size and header size capped; lines over 1,000 bytes refused by
+aiosmtpd; STARTTLS offered when `tls_cert` and `tls_key` are set (`require_tls` to insist).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue as stdlib_queue
+import ssl
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -25,6 +33,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway import jobs
+from gateway.config import Config
 from gateway.intake import new_raw_message
 from gateway.services import Services
 from gateway.store.models import RawMessage
@@ -32,6 +41,39 @@ from gateway.store.models import RawMessage
 log = logging.getLogger("frontdesk.smtp")
 
 MAX_BATCH = 256
+DEFAULTS: dict[str, Any] = {
+    "max_connections": 200,
+    "session_timeout": 60,
+    "max_session_time": 600,
+    "max_header_bytes": 2 * 1024 * 1024,
+    "tls_cert": "",
+    "tls_key": "",
+    "require_tls": False,
+}
+
+
+def smtp_settings(config: Config) -> dict[str, Any]:
+    """The `[smtp]` table of frontdesk.toml over the defaults above."""
+    return {**DEFAULTS, **dict(config.extra.get("smtp", {}))}
+
+
+def tls_context(settings: dict[str, Any]) -> ssl.SSLContext | None:
+    """A server context for STARTTLS when a certificate is configured; None when it is not."""
+    cert, key = str(settings["tls_cert"] or ""), str(settings["tls_key"] or "")
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ValueError("[smtp] needs both tls_cert and tls_key for STARTTLS, or neither")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def header_block_size(raw: bytes) -> int:
+    """Bytes before the first blank line (CRLF or bare LF), without copying a 25 MB message."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return min(ends) if ends else len(raw)
 
 
 @dataclass
@@ -98,9 +140,10 @@ class GroupCommitter:
 
 
 class IntakeHandler:
-    def __init__(self, services: Services, committer: GroupCommitter) -> None:
+    def __init__(self, services: Services, committer: GroupCommitter, max_header_bytes: int = 2 * 1024 * 1024) -> None:
         self.services = services
         self.committer = committer
+        self.max_header_bytes = max_header_bytes
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
         config = self.services.config
@@ -118,6 +161,11 @@ class IntakeHandler:
         raw = envelope.original_content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
+        if header_block_size(raw) > self.max_header_bytes:
+            return f"552 5.3.4 Message header too large (at most {self.max_header_bytes} bytes)"
+        if str(envelope.mail_from or "") in ("", "<>"):
+            # final delivery records the envelope sender (RFC 5321 4.4); a null one marks a bounce for hygiene
+            raw = b"Return-Path: <>\r\n" + raw
         row = new_raw_message(
             raw, channel=box.channel, mailbox=box.address, source="smtp", envelope_from=str(envelope.mail_from or "")
         )
@@ -130,49 +178,76 @@ class IntakeHandler:
 
 
 class CappedSMTP(SMTP):
-    """aiosmtpd with a cap on concurrent connections (it has none of its own)."""
+    """aiosmtpd with a cap on concurrent connections and on a session's lifetime (it has neither).
 
-    def __init__(self, handler: Any, *, counter: list[int], max_connections: int, **kwargs: Any) -> None:
+    aiosmtpd's own timeout restarts at every command, so a client sending NOOP every minute would
+    hold its slot for ever; the lifetime cap ends any session after `max_session_time` seconds.
+    """
+
+    def __init__(self, handler: Any, *, counter: list[int], max_connections: int, max_session_time: float, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._counter = counter
         self._max_connections = max_connections
+        self._max_session_time = max_session_time
         self._counted = False
+        self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self._counter[0] >= self._max_connections and self.transport is None:
-            transport.write(b"421 4.7.0 Too many connections, try again later\r\n")  # type: ignore[attr-defined]
-            transport.close()
-            return
-        if self.transport is None:
+        if self.transport is None:  # a new connection (STARTTLS calls this again on the same one)
+            if self._counter[0] >= self._max_connections:
+                transport.write(b"421 4.7.0 Too many connections, try again later\r\n")  # type: ignore[attr-defined]
+                transport.close()
+                return
             self._counter[0] += 1
             self._counted = True
+            self._deadline = self.loop.call_later(self._max_session_time, self._session_expired)
         super().connection_made(transport)
+
+    def _session_expired(self) -> None:
+        log.info("%r session over %ss: closed", self.session.peer if self.session else "?", self._max_session_time)
+        if self.transport is not None:
+            self.transport.write(b"421 4.4.2 Session time limit reached, closing\r\n")  # type: ignore[attr-defined]
+            self.transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
         if not self._counted:
             return
         self._counted = False
         self._counter[0] -= 1
+        if self._deadline is not None:
+            self._deadline.cancel()
         super().connection_lost(error)
 
 
 class IntakeController(Controller):
     def __init__(self, services: Services, **kwargs: Any) -> None:
         config = services.config
+        settings = smtp_settings(config)
         self.committer = GroupCommitter(services)
         self.counter = [0]
-        self.max_connections = int(config.extra.get("smtp", {}).get("max_connections", 200))
+        self.max_connections = int(settings["max_connections"])
+        self.max_session_time = float(settings["max_session_time"])
+        context = tls_context(settings)
+        if context is not None:
+            kwargs.setdefault("tls_context", context)
+            kwargs.setdefault("require_starttls", bool(settings["require_tls"]))
         super().__init__(
-            IntakeHandler(services, self.committer),
+            IntakeHandler(services, self.committer, int(settings["max_header_bytes"])),
             hostname=kwargs.pop("hostname", config.smtp_host),
             port=kwargs.pop("port", config.smtp_port),
             data_size_limit=config.max_message_bytes,
-            timeout=float(config.extra.get("smtp", {}).get("session_timeout", 60)),
+            timeout=float(settings["session_timeout"]),
             **kwargs,
         )
 
     def factory(self) -> SMTP:
-        return CappedSMTP(self.handler, counter=self.counter, max_connections=self.max_connections, **self.SMTP_kwargs)
+        return CappedSMTP(
+            self.handler,
+            counter=self.counter,
+            max_connections=self.max_connections,
+            max_session_time=self.max_session_time,
+            **self.SMTP_kwargs,
+        )
 
     def stop(self, no_assert: bool = False) -> None:
         super().stop(no_assert=no_assert)
