@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +87,11 @@ def run_gateway(args: argparse.Namespace) -> tuple[float, list[float], int]:
             "FRONTDESK_LOG_LEVEL": "WARNING",
         }
         env.pop("DATABASE_URL", None)
+        if args.database_url:
+            env["DATABASE_URL"] = args.database_url
         subprocess.run([sys.executable, "-c", f"import redis; redis.Redis.from_url({args.redis_url!r}).flushdb()"], check=True)
+        if args.database_url.startswith("postgres"):
+            reset_postgres(args.database_url)
         subprocess.run([sys.executable, "-m", "gateway.cli", "migrate"], cwd=work, env=env, check=True, capture_output=True)
         record = work / "relay.log"
         procs = [sink("record", relay_port, str(record))]
@@ -111,7 +113,7 @@ def run_gateway(args: argparse.Namespace) -> tuple[float, list[float], int]:
                 if len(acks) >= args.messages:
                     break
                 time.sleep(0.2)
-            committed = committed_at(work / "var" / "frontdesk.db")
+            committed = committed_at(args.database_url or f"sqlite:///{work / 'var' / 'frontdesk.db'}")
             latencies = sorted(at - committed[raw_id] for raw_id, at in acks.items() if raw_id in committed)
             return args.messages / seconds, latencies, len(committed)
         finally:
@@ -119,6 +121,17 @@ def run_gateway(args: argparse.Namespace) -> tuple[float, list[float], int]:
                 proc.terminate()
             for proc in procs:
                 proc.wait(timeout=30)
+
+
+def reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from gateway.store.db import normalise_url
+
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
 
 
 def read_acks(path: Path) -> dict[int, float]:
@@ -133,11 +146,17 @@ def read_acks(path: Path) -> dict[int, float]:
     return acks
 
 
-def committed_at(db: Path) -> dict[int, float]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT id, received_at FROM raw_message").fetchall()
-    return {raw_id: datetime.fromisoformat(stamp).timestamp() if "+" in stamp else datetime.fromisoformat(stamp + "+00:00").timestamp()
-            for raw_id, stamp in rows}
+def committed_at(url: str) -> dict[int, float]:
+    """Commit time of every stored message (received_at is stamped just before the commit and the 250)."""
+    from sqlalchemy import select
+
+    from gateway.store import RawMessage, open_store
+
+    store = open_store(url, migrate=False)
+    with store.session() as session:
+        rows = session.execute(select(RawMessage.id, RawMessage.received_at)).all()
+    store.engine.dispose()
+    return {raw_id: at.timestamp() for raw_id, at in rows}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,6 +174,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="intake worker processes")
     parser.add_argument("--worker-nice", type=int, default=10, help="niceness of the worker processes")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for every acknowledgement")
+    parser.add_argument("--database-url", default="", help="store (default: SQLite in a temp dir); a PostgreSQL URL is emptied")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     args = parser.parse_args()
     bare, gateway, p50s, p99s, drained = [], [], [], [], []
@@ -172,7 +192,8 @@ def main() -> None:
           f"--runs {args.runs} --workers {args.workers} --worker-nice {args.worker_nice}")
     print(f"messages: {args.messages} x {args.size} bytes over {args.sessions} sessions (Postfix smtp-source), median of {args.runs}")
     print(f"bare aiosmtpd sink:        {b:8.0f} accepted/s")
-    print(f"frontdesk (durable, SQLite WAL synchronous=FULL): {g:8.0f} accepted/s")
+    store = "PostgreSQL" if args.database_url else "SQLite WAL synchronous=FULL"
+    print(f"frontdesk (durable, {store}): {g:8.0f} accepted/s")
     print(f"ratio gateway/bare:        {g / b:8.2f}")
     print(f"250 -> acknowledgement at relay: p50 {statistics.median(p50s):.2f} s, p99 {statistics.median(p99s):.2f} s")
 

@@ -72,7 +72,7 @@ def _returned_parts(raw: bytes) -> list[bytes]:
         seen += 1
         ctype = part.get_content_type()
         payload = part.get_payload()
-        if ctype in ("message/rfc822", "message/global") and isinstance(payload, list) and payload:
+        if ctype in ("message/rfc822", "message/global") and isinstance(payload, list) and isinstance(payload[0], Message):
             found.append(b"Message-ID: " + str(payload[0].get("Message-ID", "")).encode("ascii", "replace"))
         elif ctype in ("text/rfc822-headers", "message/global-headers"):
             data = part.get_payload(decode=True)

@@ -116,6 +116,57 @@ def test_human_saying_out_of_office_is_not_automatic(rules: RuleSet) -> None:
     assert got.topic != "automatic"
 
 
+@pytest.mark.parametrize("body", [
+    "Is it safe to pay online for the under 9s camp? I couldn't see a padlock on the payment page.",
+    "Do you run a safeguarding training course for volunteers, and how much is it?",
+    "My son's under 10s need the kick-off time for Sunday. Is it still 10am?",
+    "My daughter is two marks below the pass on her theory paper. Can she ask for a re-mark?",
+])
+def test_innocent_uses_stay_out_of_safeguarding(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic != "safeguarding"
+
+
+@pytest.mark.parametrize("body", [
+    "My 15 year old keeps disappearing for days and comes back with cash and a second phone.",
+    "My gran's new carer has started going to the bank with her card and money keeps disappearing.",
+    "i dont see the point any more. ive written letters to my family.",
+    "A volunteer keeps giving my son lifts home and told him to delete the messages.",
+])
+def test_safeguarding_categories_generalise(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic == "safeguarding"
+
+
+def test_threat_inside_complaint_is_abusive_with_complaint_kept(rules: RuleSet) -> None:
+    got = decide(rules, "Fourth time you've messed up my direct debit, I'm disgusted and want a refund. "
+                        "Tell Darren I'll be waiting for him in the car park after his shift.")
+    assert got.topic == "abusive" and "complaint" in got.secondary and not got.acknowledge
+
+
+def test_strong_machine_evidence_is_automatic_on_post_channel(rules: RuleSet) -> None:
+    raw = message("Your message could not be delivered.", subject="Undelivered Mail Returned to Sender",
+                  sender="MAILER-DAEMON@mx.example.org")
+    got = classify(parse(raw), channel="post", form=None, rules=rules)
+    assert got.topic == "automatic" and not got.acknowledge
+
+
+def test_weak_machine_evidence_keeps_the_content_topic_and_stays_silent(rules: RuleSet) -> None:
+    raw = message("Scanned letter: the car park potholes damaged my tyre and I want the cost of the repair covered. "
+                  "This is not good enough.", subject="Scan", sender="scanner@example.org.uk", Auto_Submitted="auto-generated")
+    got = classify(parse(raw), channel="post", form=None, rules=rules)
+    assert got.topic == "complaint" and not got.acknowledge
+    assert any("no-reply/machine address" in r for r in got.reasons)
+
+
+def test_repeated_token_body_stays_cheap(rules: RuleSet) -> None:
+    import time
+
+    msg = parse(message(("my son told me that he hit her " * 140)[:4096]))
+    started = time.perf_counter()
+    for _ in range(5):
+        classify(msg, channel="email", form=None, rules=rules)
+    assert (time.perf_counter() - started) / 5 < 0.2  # generous: the point is no quadratic blow-up
+
+
 def run_cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="frontdesk")
     register(parser.add_subparsers(dest="command", required=True))
@@ -148,3 +199,56 @@ def test_eval_prints_figures_and_misses(capsys: pytest.CaptureFixture[str]) -> N
 def test_queue_folder_holds_no_python() -> None:
     queue_dir = Path(__file__).resolve().parent.parent / "queue"
     assert not list(queue_dir.rglob("*.py"))
+
+
+@pytest.mark.parametrize("body", [
+    "pls ring me about what mr hughes said to my lad on the minibus. he said if he tells anyone hes off the team.\n"
+    "hes 11 and scared stiff to go back.",
+    "My 9 year old said the swimming teacher makes her feel uncomfortable in the changing rooms.",
+    "Dad has dementia. Someone from the centre looks after his card and he has been lending him money.",
+    "can you tell Sam im sorry i wont be coming back. ive given my art stuff to Maisie. its not anyones fault. bye",
+    "He was parked outside her school gates again today and offered her a lift home.",
+])
+def test_wrapped_and_indirect_safeguarding_families(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic == "safeguarding"
+
+
+@pytest.mark.parametrize("body", [
+    "My son gets very anxious before exams and is worried about his results. Can he sit in a smaller room?",
+    "The members' forum is being abused by spam accounts. Is there a way to report posts?",
+    "My daughter turns 16 in March. Does her junior membership switch to adult? Does she still need a parent to sign forms?",
+    "I'm a child protection social worker and my Unit 3 result shows absent. Can you check it?",
+])
+def test_everyday_worries_and_innocent_abuse_words_stay_out(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic != "safeguarding"
+
+
+@pytest.mark.parametrize("body", [
+    "Mr Khan is a gutless little rat. I've found out which branch he works at. He should watch himself in the car park.",
+    "chloe i waited by your car again last night. i know which bus you get. you cant keep avoiding me",
+    "I know your kids go to St Mary's. Think about that before you refuse my claim again.",
+    "Tell him I'm watching, and I'll be waiting at the\nschool gates if he doesn't reopen it.",
+])
+def test_threats_and_stalking_of_staff_are_abusive(rules: RuleSet, body: str) -> None:
+    got = decide(rules, body)
+    assert got.topic == "abusive" and not got.acknowledge
+
+
+@pytest.mark.parametrize("body", [
+    "I wanted to write to thank Ms Adeyemi. She was thorough and kept me informed at every stage.",
+    "Dear Sir, I write to commend your assessor, Mrs Okafor, for her professionalism.",
+])
+def test_reserved_praise_is_a_compliment(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic == "compliment"
+
+
+def test_model_learns_and_votes_only_when_sure() -> None:
+    from gateway.classify.model import from_json, train, vote
+
+    docs = [("the coach hit him", "safeguarding"), ("coach hit my son", "safeguarding"),
+            ("renew my membership", "membership"), ("membership renew card", "membership")] * 3
+    model = from_json(train(docs, keep=50).to_json())  # through the saved form, as load_rules reads it
+    topic, p = model.best("my coach hit him")
+    assert topic == "safeguarding" and p > 0.9
+    assert vote(model, "renew my membership", ["safeguarding"], 0.5) is None
+    assert load_rules().model is None  # not shipped: cross-validation showed it did not help (train.py)

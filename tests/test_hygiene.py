@@ -114,11 +114,15 @@ def test_automatic_corpus_is_stored_visible_and_never_answered(services: Service
                 wrong.append((name, row.state, case and case.no_ack_reasons))
         assert wrong == []
         assert session.scalar(select(func.count()).select_from(Acknowledgement)) == 1
-        assert session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "not_acknowledged")) == len(EXPECTED)
+        assert session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "not_acknowledged")) == len(
+            EXPECTED
+        )
     assert [r.rcpt_tos for r in relay.received if not r.rcpt_tos[0].endswith("@example.org")] == [["human.control@example.com"]]
 
 
-def test_null_envelope_sender_alone_suppresses_the_acknowledgement(services: Services, smtp: IntakeController, relay: Relay) -> None:
+def test_null_envelope_sender_alone_suppresses_the_acknowledgement(
+    services: Services, smtp: IntakeController, relay: Relay
+) -> None:
     """MAIL FROM:<> is how bounces and RFC 3834 responders arrive; the listener records it as Return-Path: <>."""
     deliver(smtp, complaint("plain.person@example.com").as_bytes(), "")
     drain(services)
@@ -209,7 +213,9 @@ def test_bounce_of_an_acknowledgement_flags_its_case_and_opens_none(
     assert len(relay.received) == 2  # the acknowledgement and the routed case: nothing sent to the daemon
 
 
-def test_out_of_office_reply_to_an_acknowledgement_is_not_a_bounce(services: Services, smtp: IntakeController, relay: Relay) -> None:
+def test_out_of_office_reply_to_an_acknowledgement_is_not_a_bounce(
+    services: Services, smtp: IntakeController, relay: Relay
+) -> None:
     ack, _ = acknowledged_case(services, smtp, relay)
     reply = EmailMessage()
     reply["From"] = "Jo Bloggs <jo.bloggs@example.com>"

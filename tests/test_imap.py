@@ -114,6 +114,7 @@ def test_message_seen_by_a_person_is_still_picked_up_and_never_marked_seen(
     assert sorted(SEEN in f for f in flags.values()) == [False, True]  # the unread one stays unread
 
 
+@pytest.mark.slow
 def test_dovecot_restart_mid_idle_resumes_without_loss_or_duplicate(
     dovecot: Dovecot, store: Store, box: ImapMailbox
 ) -> None:
@@ -196,6 +197,7 @@ def test_uidvalidity_change_after_a_crash_before_the_move(dovecot: Dovecot, stor
     assert len(stored(store)) == 2
 
 
+@pytest.mark.slow
 def test_backlog_of_1000_is_drained_each_stored_once(dovecot: Dovecot, store: Store, box: ImapMailbox) -> None:
     with dovecot.client("alice") as imap:
         for start in range(0, 1000, 100):

@@ -129,7 +129,9 @@ def test_huge_subject_parses_in_bounded_memory(tmp_path: Path) -> None:
         "from gateway.mail.parse import parse; print(len(parse(open(sys.argv[1], 'rb').read()).subject))"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "huge.eml")], capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "huge.eml")], capture_output=True, text=True, timeout=120, env=env
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert 0 < int(done.stdout) <= MAX_FIELD_BYTES
 
@@ -168,7 +170,11 @@ def assert_all_visible(services: Services, rows: list[RawMessage]) -> None:
     """Every message done with a case, and every case opened by one was routed to a team with the original."""
     with services.store.session() as session:
         for row in rows:
-            assert row.state in ("done", "duplicate") and row.error == "" and row.case_id is not None, (row.id, row.state, row.error)
+            assert row.state in ("done", "duplicate") and row.error == "" and row.case_id is not None, (
+                row.id,
+                row.state,
+                row.error,
+            )
             assert session.get(Case, row.case_id) is not None
         routed = session.scalars(select(Routing).where(Routing.raw_message_id.in_([r.id for r in rows]))).all()
         assert all(r.state == "delivered" for r in routed)

@@ -4,16 +4,23 @@ Every rule votes its weight for its topic when it matches; the ``[decision]`` ta
 queue/rules/decision.toml turns the scores into a decision: first the precedence topics
 (automatic, safeguarding, abusive, follow-up), then the highest score. The reasons kept on the
 case are the rules that matched and what they matched, so staff can see why and disagree.
+
+Machines are decided apart (``_machine``), because the two mistakes cost differently: strong
+header evidence (machine.py) makes ``automatic`` on every channel but the web form; a weak hint
+(a no-reply or system sender) only silences the acknowledgement, and the topic is read from the
+content, so a person's words sent through a scanner or voicemail system are never filed as a machine's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gateway.classify.machine import machine_evidence
+from gateway.classify.model import Model, load_model, vote
 from gateway.classify.rules import Evidence, Rule, read_rule_files
 from gateway.mail.parse import ParsedMessage
 
@@ -23,6 +30,7 @@ TOPICS = ("complaint", "general_enquiry", "membership", "qualifications", "safeg
 # evidence is not looked for there. Every other channel is mail from outside, and a bounce can reach
 # post@ or voicemail@ as easily as enquiries@.
 PERSON_CHANNELS = frozenset({"webform"})
+_SPACES = re.compile(r"\s+")
 WEAK_MACHINE = "sent from a no-reply/machine address: reply by the person's own channel"
 
 
@@ -48,6 +56,10 @@ class RuleSet:
     no_acknowledgement: frozenset[str]
     yields: list[tuple[str, str, float]] = field(default_factory=list)
     max_chars: int = 20000
+    model: Model | None = None  # the statistical second opinion (model.py), None when not shipped
+    model_topics: frozenset[str] = frozenset()
+    model_least: float = 1.0  # the probability the model needs before it votes
+    model_weight: float = 0.0  # what its vote adds: kept below every threshold, so it only tips
 
     def needs(self, topic: str, secondary: bool = False, primary: str = "") -> float:
         """The score a topic needs to be primary (or secondary, under a given primary topic)."""
@@ -65,6 +77,7 @@ def load_rules(path: Path | None = None) -> RuleSet:
 
         path = data_path("queue") / "rules"
     rules, table = read_rule_files(Path(path))
+    model_table = table.get("model", {})
     unknown = sorted({r.topic for r in rules} - set(TOPICS))
     if unknown:
         raise ValueError(f"rules name unknown topics: {', '.join(unknown)}")
@@ -81,13 +94,21 @@ def load_rules(path: Path | None = None) -> RuleSet:
         no_acknowledgement=frozenset(table.get("no_acknowledgement", ["automatic", "abusive"])),
         yields=[(str(a), str(b), float(n)) for a, b, n in table.get("yields", [])],
         max_chars=int(table.get("max_chars", 20000)),
+        model=load_model(Path(path) / str(model_table.get("file", "model.json"))) if model_table else None,
+        model_topics=frozenset(model_table.get("topics", [])),
+        model_least=float(model_table.get("least", 1.0)),
+        model_weight=float(model_table.get("weight", 0.0)),
     )
 
 
 def evidence_for(msg: ParsedMessage, channel: str, form: Mapping[str, str] | None, max_chars: int) -> Evidence:
-    """Subject and body as the rules read them: lower-case, curly quotes straightened, our quoted text dropped."""
+    """Subject and body as the rules read them: lower-case, curly quotes straightened, our quoted text dropped,
+    every run of spaces and line breaks one space."""
     body = "\n".join(line for line in msg.text[:max_chars].splitlines() if not line.lstrip().startswith(">"))
     text = f"{msg.subject}\n{body}".lower().replace("\u2019", "'").replace("\u2018", "'")
+    # One space between words: a phrase ("i'll be waiting at the school gates") must match wherever the
+    # writer's mail program wrapped the line, and a rule's regular expression says a space, not \s+.
+    text = _SPACES.sub(" ", text)
     answers = {str(k).lower(): str(v) for k, v in (form or {}).items()} if channel == "webform" else {}
     boxes = frozenset(a.split("@", 1)[0] for a in msg.to_addrs)
     return Evidence(text=text, subject=msg.subject.lower(), mailboxes=boxes, form=answers, sender=msg.from_addr)
@@ -116,6 +137,10 @@ def classify(msg: ParsedMessage, *, channel: str = "email", form: Mapping[str, s
             continue
         scores[rule.topic] = round(scores[rule.topic] + rule.weight, 2)
         found[rule.topic].append(f"{rule.topic} {rule.weight:+g} {rule.name}: {'; '.join(matched)}")
+    opinion = vote(rules.model, ev.text, rules.model_topics, rules.model_least) if rules.model else None
+    if opinion is not None:
+        scores[opinion[0]] = round(scores[opinion[0]] + rules.model_weight, 2)
+        found[opinion[0]].append(f"{opinion[0]} {rules.model_weight:+g} model: {opinion[0]} {opinion[1]:.2f}")
     topic, why = _machine(scores, rules, bool(strong), bool(weak)) or _primary(scores, rules)
     secondary = [t for t in rules.secondary_topics
                  if t != topic and scores[t] >= rules.needs(t, secondary=True, primary=topic)]

@@ -69,7 +69,52 @@ def compile_words(entries: Sequence[str], vocab: Mapping[str, Sequence[str]]) ->
             expanded.append(entry)
     if not expanded:
         return None
-    return re.compile("|".join(f"(?:{entry_pattern(e, vocab)})" for e in expanded), re.IGNORECASE)
+    # Python's re tries every alternative at every position; grouping the entries that start a word by
+    # their first letter lets it reject a position after one look ahead per letter instead of one
+    # attempt per entry (a family has hundreds), which keeps long or repetitive messages cheap.
+    by_letter: dict[str, list[str]] = {}
+    other: list[str] = []
+    for entry in expanded:
+        pattern = entry_pattern(entry, vocab)
+        first = _first_letter(entry)
+        if first and pattern.startswith(r"\b"):
+            by_letter.setdefault(first, []).append(pattern[2:])
+        else:
+            other.append(pattern)
+    parts = [f"(?:{p})" for p in other]
+    if by_letter:
+        groups = "|".join(f"(?={re.escape(c)})(?:{'|'.join(ps)})" for c, ps in sorted(by_letter.items()))
+        parts.insert(0, rf"\b(?:{groups})")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _first_letter(entry: str) -> str:
+    """The literal letter an entry's match must start with, or "" when that cannot be known cheaply."""
+    if entry.startswith(r"re:\b") and len(entry) > 6 and entry[5].isalnum() and entry[6] not in "?*+{|":
+        return entry[5].lower()
+    if not entry.startswith("re:") and entry[:1].isalnum():
+        return entry[0].lower()
+    return ""
+
+
+def compile_families(entries: Sequence[str], vocab: Mapping[str, Sequence[str]],
+                     cache: dict[str, re.Pattern[str]]) -> tuple[re.Pattern[str], ...]:
+    """One pattern per named family (shared through ``cache`` by every rule naming it) plus one for the
+    rule's own entries, so a message is searched for each family once however many rules use it."""
+    out: list[re.Pattern[str]] = []
+    own: list[str] = []
+    for entry in entries:
+        if entry.startswith("@") and " " not in entry:
+            if entry not in cache:
+                found = compile_words([entry], vocab)
+                if found is None:
+                    raise ValueError(f"empty word family {entry!r}")
+                cache[entry] = found
+            out.append(cache[entry])
+        else:
+            own.append(entry)
+    mine = compile_words(own, vocab)
+    return (*out, mine) if mine is not None else tuple(out)
 
 
 Hit = tuple[int, int, int, str]  # word index, start, end, matched text
@@ -106,6 +151,12 @@ class Evidence:
             self._hits[pattern.pattern] = found
         return found
 
+    def hits_of(self, patterns: Sequence[re.Pattern[str]]) -> list[Hit]:
+        """Matches of several families, in text order."""
+        if len(patterns) == 1:
+            return self.hits(patterns[0])
+        return sorted(hit for pattern in patterns for hit in self.hits(pattern))
+
 
 @dataclass
 class Rule:
@@ -115,8 +166,8 @@ class Rule:
     topic: str
     weight: float
     description: str
-    words: re.Pattern[str] | None = None
-    near: re.Pattern[str] | None = None
+    words: tuple[re.Pattern[str], ...] = ()
+    near: tuple[re.Pattern[str], ...] = ()
     within: int = 12
     subject: re.Pattern[str] | None = None
     form: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -138,12 +189,12 @@ class Rule:
         if self.subject is not None:
             found = self.subject.search(ev.subject)
             return [f"subject {found.group(0)!r}"] if found else []
-        if self.words is None:
+        if not self.words:
             return []
-        anchors = self._usable(ev, ev.hits(self.words))
+        anchors = self._usable(ev, ev.hits_of(self.words))
         if not anchors:
             return []
-        if self.near is not None:
+        if self.near:
             return self._check_near(ev, anchors)
         return [repr(anchors[0][3].strip())]
 
@@ -167,10 +218,9 @@ class Rule:
 
     def _check_near(self, ev: Evidence, anchors: list[Hit]) -> list[str]:
         """Two word families within ``within`` words of each other (either order), in linear time."""
-        assert self.near is not None
         spots = sorted((h[0], h[3]) for h in anchors)
         index = [s[0] for s in spots]
-        for at, start, end, word in ev.hits(self.near):
+        for at, start, end, word in ev.hits_of(self.near):
             if self.unless is not None and self._innocent(ev, start, end):
                 continue
             i = bisect_left(index, at)
@@ -180,8 +230,10 @@ class Rule:
         return []
 
 
-def rule_from_table(table: Mapping[str, Any], vocab: Mapping[str, Sequence[str]], source: str) -> Rule:
+def rule_from_table(table: Mapping[str, Any], vocab: Mapping[str, Sequence[str]], source: str,
+                    cache: dict[str, re.Pattern[str]] | None = None) -> Rule:
     """Build a rule from its TOML table; a mistake names the file and rule."""
+    cache = {} if cache is None else cache
     where = f"{source}: rule {table.get('name', '?')!r}"
     try:
         rule = Rule(
@@ -189,8 +241,8 @@ def rule_from_table(table: Mapping[str, Any], vocab: Mapping[str, Sequence[str]]
             topic=str(table["topic"]),
             weight=float(table["weight"]),
             description=str(table.get("description", "")),
-            words=compile_words(table.get("words", []), vocab),
-            near=compile_words(table.get("near", []), vocab),
+            words=compile_families(table.get("words", []), vocab, cache),
+            near=compile_families(table.get("near", []), vocab, cache),
             within=int(table.get("within", 12)),
             subject=compile_words(table.get("subject", []), vocab),
             form={k: frozenset(str(v).lower() for v in vs) for k, vs in table.get("form", {}).items()},
@@ -202,7 +254,7 @@ def rule_from_table(table: Mapping[str, Any], vocab: Mapping[str, Sequence[str]]
         )
     except (KeyError, ValueError, TypeError, re.error) as exc:
         raise ValueError(f"{where}: {exc}") from exc
-    if rule.words is None and rule.subject is None and rule.sender is None and not rule.form and not rule.mailbox:
+    if not rule.words and rule.subject is None and rule.sender is None and not rule.form and not rule.mailbox:
         raise ValueError(f"{where}: says nothing to look at (words, subject, sender, form or mailbox)")
     return rule
 
@@ -218,5 +270,6 @@ def read_rule_files(folder: Path) -> tuple[list[Rule], dict[str, Any]]:
     for data in tables.values():
         vocab.update(data.get("vocab", {}))
         decision.update(data.get("decision", {}))
-    rules = [rule_from_table(t, vocab, name) for name, data in tables.items() for t in data.get("rule", [])]
+    cache: dict[str, re.Pattern[str]] = {}
+    rules = [rule_from_table(t, vocab, name, cache) for name, data in tables.items() for t in data.get("rule", [])]
     return rules, decision

@@ -279,7 +279,8 @@ def _serve(session: Session, store: Store, on_stored: OnStored, stop: threading.
     while not stop.is_set():
         if not acquire_lease(store, box.name, holder, lease_seconds):
             raise LeaseLost(box.name)
-        scan_once(session, store, on_stored)
+        while scan_once(session, store, on_stored):  # until a scan finds nothing: mail that came during a
+            pass  # scan may have been announced inside the MOVE's answer, which imapclient does not hand us
         backoff.failures = 0
         wait_for_mail(session, stop, max(1.0, min(300.0, lease_seconds / 3)))
 

@@ -128,7 +128,7 @@ def _status_text(part: Message) -> str:
     blocks = part.get_payload()
     if not isinstance(blocks, list):
         return _decode_part(part)
-    lines = [f"{k}: {clean(str(v), keep_newlines=False)}" for block in blocks for k, v in block.raw_items()]
+    lines = [f"{k}: {clean(str(v), keep_newlines=False)}" for b in blocks if isinstance(b, Message) for k, v in b.raw_items()]
     return "\n".join(lines)
 
 
@@ -172,7 +172,7 @@ def _walk(msg: Message, defects: list[str]) -> tuple[list[str], list[str], list[
                     continue
                 children = part.get_payload()
                 if isinstance(children, list):
-                    stack.extend((child, depth + 1) for child in reversed(children))
+                    stack.extend((child, depth + 1) for child in reversed(children) if isinstance(child, Message))
             elif disposition == "attachment" or not ctype.startswith("text/"):
                 attachments.append(_attachment(part, ctype))
             elif chars > MAX_TEXT_CHARS:

@@ -131,12 +131,12 @@ class GroupCommitter:
             for p in batch:
                 p.future.set_exception(exc)
             return
-        for p, raw_id in zip(batch, ids, strict=True):
-            p.future.set_result(raw_id)
-        try:
+        try:  # before the 250, so a sender's "stored" also means "queued" unless Redis is down
             jobs.enqueue_intake_many(self.services, ids)
         except Exception as exc:  # Redis is transport only: the sweeper re-enqueues from the store
             log.warning("could not enqueue %d stored message(s), the sweeper will: %s", len(ids), exc)
+        for p, raw_id in zip(batch, ids, strict=True):
+            p.future.set_result(raw_id)
 
 
 class IntakeHandler:

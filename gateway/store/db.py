@@ -6,6 +6,8 @@ data. SQLite runs in WAL with synchronous=FULL: a committed message survives pow
 
 from __future__ import annotations
 
+import fcntl
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +51,55 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _serialise_sqlite_writers(engine: Engine, database: Path) -> None:
+    """Queue writers on an flock instead of SQLite's busy handler.
+
+    SQLite lets one writer in at a time; the others sleep in growing steps (1, 2, 5 ... 100 ms) and
+    retry, so a few processes writing at once (the SMTP listener and the workers) spend most of
+    their time asleep. An exclusive flock taken before a connection's first write and released at
+    commit or rollback makes the next writer wake the moment the lock is free. Every connection
+    opens the lock file itself, so threads of one process queue too.
+    """
+    lock_path = str(database) + ".writelock"
+
+    def connect(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["lock_fd"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        record.info["locked"] = False
+
+    def close(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        fd = record.info.pop("lock_fd", None)
+        if fd is not None:
+            os.close(fd)
+
+    def before_execute(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        info = conn.connection._connection_record.info if conn.connection._connection_record else {}
+        if not info.get("locked") and statement.lstrip()[:7].upper().startswith(_DML) and "lock_fd" in info:
+            fcntl.flock(info["lock_fd"], fcntl.LOCK_EX)
+            info["locked"] = True
+
+    def release(conn) -> None:  # type: ignore[no-untyped-def]
+        record = conn.connection._connection_record if conn.connection is not None else None
+        if record is not None and record.info.get("locked"):
+            record.info["locked"] = False
+            fcntl.flock(record.info["lock_fd"], fcntl.LOCK_UN)
+
+    event.listen(engine, "connect", connect)
+    event.listen(engine.pool, "close", close)
+    event.listen(engine, "before_cursor_execute", before_execute)
+    event.listen(engine, "commit", release)
+    event.listen(engine, "rollback", release)
+
+
 def open_store(url: str, *, migrate: bool = True) -> Store:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if engine.url.database and engine.url.database != ":memory:":
+            _serialise_sqlite_writers(engine, Path(engine.url.database))
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if migrate:
