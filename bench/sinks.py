@@ -1,7 +1,8 @@
 """SMTP sinks for the benchmarks, run as their own processes.
 
     python bench/sinks.py bare PORT            answers 250 to everything, keeps nothing
-    python bench/sinks.py record PORT FILE     the relay: appends "<arrival time> <Message-ID> <rcpt>" per message
+    python bench/sinks.py record PORT FILE     the relay: appends "<arrival time> <Message-ID> <rcpt> <In-Reply-To>"
+                                               per message ("-" when a header is missing)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 _MESSAGE_ID = re.compile(rb"(?im)^message-id:\s*(<[^>]+>)")
+_IN_REPLY_TO = re.compile(rb"(?im)^in-reply-to:\s*(<[^>]+>)")
 
 
 class Bare:
@@ -28,9 +30,13 @@ class Record:
         self.out = open(path, "a", buffering=1)  # noqa: SIM115 - closed at exit
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        match = _MESSAGE_ID.search(envelope.original_content or b"")
+        at = time.time()
+        content = envelope.original_content or b""
+        match = _MESSAGE_ID.search(content)
         mid = match.group(1).decode() if match else "-"
-        self.out.write(f"{time.time():.6f} {mid} {envelope.rcpt_tos[0]}\n")
+        match = _IN_REPLY_TO.search(re.split(rb"\r?\n\r?\n", content, maxsplit=1)[0])  # headers only
+        reply_to = match.group(1).decode(errors="replace") if match else "-"
+        self.out.write(f"{at:.6f} {mid} {envelope.rcpt_tos[0]} {reply_to}\n")
         return "250 OK"
 
 

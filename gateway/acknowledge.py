@@ -49,6 +49,14 @@ def one_line(text: str, limit: int = 200) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())[:limit]
 
 
+_ADDRESS_SPECIALS = re.compile(r'[<>@:;,"\\()\[\]]+')
+
+
+def display_name(text: str) -> str:
+    """A person's name fit for an address header: one line, no address syntax (so no extra recipients)."""
+    return " ".join(_ADDRESS_SPECIALS.sub(" ", one_line(text, 100)).split())
+
+
 def domain_of(address: str) -> str:
     return address.rsplit("@", 1)[-1] if "@" in address else "frontdesk.invalid"
 
@@ -97,7 +105,7 @@ def build(services: Services, case: Case, raw: RawMessage, msg: ParsedMessage, w
     message_id = f"<ack.{case.reference}.{raw.id}@{domain_of(config.from_address)}>"
     mail = EmailMessage()
     mail["From"] = formataddr((one_line(str(config.organisation.get("name", "")), 100), config.from_address))
-    mail["To"] = formataddr((values["requester_name"], case.requester_email))
+    mail["To"] = formataddr((display_name(case.requester_name), case.requester_email))
     mail["Subject"] = one_line(render_file(root, "acknowledgement.subject.txt", values), 250)
     mail["Date"] = format_datetime(case.created_at)
     mail["Message-ID"] = message_id

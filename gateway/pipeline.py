@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from gateway import acknowledge, jobs
 from gateway.assign import assign, current_assignment, load_absences
-from gateway.classify import classify
+from gateway.bounces import link_bounce
+from gateway.classify import Classification, classify
 from gateway.config import Handler
 from gateway.hygiene import automatic_reasons
 from gateway.intake import accept
@@ -145,18 +146,17 @@ def open_case(services: Services, raw_id: int, *, hold_ack: bool = False) -> Cas
         if earlier is not None:
             raw.state, raw.duplicate_of, raw.case_id = "duplicate", earlier.id, earlier.case_id
             return None
-        # issue 4 (hygiene): a bounce of one of our acknowledgements flags that case and opens none (gateway/bounces.py)
-        from gateway.bounces import link_bounce
-
         if link_bounce(session, raw, msg, services.config.own_addresses()) is not None:
-            return None
+            return None  # a bounce of our acknowledgement: that case is flagged, no new case
+        result = None
         existing = find_case_for_reply(session, msg)
         if existing is not None:
-            raw.case_id = existing.id
-            session.add(CaseEvent(case_id=existing.id, kind="follow_up", detail={"raw_message_id": raw.id}))
-            session.add(Routing(raw_message_id=raw.id, case_id=existing.id, queue=existing.queue, kind="follow_up"))
-            return None
-        case = _new_case(services, session, raw, msg)
+            result = join_or_split(services, session, raw, msg, existing)
+            if result is None:
+                return None
+        case = _new_case(services, session, raw, msg, result)
+        if existing is not None:
+            session.add(CaseEvent(case_id=case.id, kind="split_from", detail={"reference": existing.reference}))
         if hold_ack and case.acknowledge:
             ack = render_acknowledgement(services, session, case, raw, msg)
             ack.state, ack.claimed_at, ack.attempts = "sending", datetime.now(UTC), 1
@@ -164,12 +164,44 @@ def open_case(services: Services, raw_id: int, *, hold_ack: bool = False) -> Cas
         return facts(case, fresh=True)
 
 
-def _new_case(services: Services, session: Session, raw: RawMessage, msg: ParsedMessage) -> Case:
+RESTRICTED_TOPICS = ("safeguarding", "abusive")
+
+
+def join_or_split(
+    services: Services, session: Session, raw: RawMessage, msg: ParsedMessage, existing: Case
+) -> Classification | None:
+    """A reply joins its case, unless it raises something that must go elsewhere.
+
+    A new safeguarding concern (or abuse of staff) written as a reply to, say, a membership case
+    must reach its own team, not the membership queue: it opens a case of its own (and the
+    classification is returned for it). A machine's reply (an out-of-office answer to our
+    acknowledgement) joins the case on record but is not sent to the team.
+    """
+    config = services.config
+    machine = automatic_reasons(msg, config.own_addresses())
+    result = None
+    if not machine:
+        result = classify(msg, channel=raw.channel, form=form_answers(raw, msg), rules=services.rules,
+                          own_addresses=config.own_addresses())
+        if result.topic in RESTRICTED_TOPICS and config.queue_for(result.topic) != existing.queue:
+            return result
+    raw.case_id = existing.id
+    detail = {"raw_message_id": raw.id, "automatic": machine}
+    session.add(CaseEvent(case_id=existing.id, kind="follow_up", detail=detail))
+    if not machine:
+        session.add(Routing(raw_message_id=raw.id, case_id=existing.id, queue=existing.queue, kind="follow_up"))
+    return None
+
+
+def _new_case(
+    services: Services, session: Session, raw: RawMessage, msg: ParsedMessage, result: Classification | None = None
+) -> Case:
     config = services.config
     now = datetime.now(UTC)
     received = raw.received_at if raw.received_at.tzinfo else raw.received_at.replace(tzinfo=UTC)
     form = form_answers(raw, msg)
-    result = classify(msg, channel=raw.channel, form=form, rules=services.rules, own_addresses=config.own_addresses())
+    if result is None:
+        result = classify(msg, channel=raw.channel, form=form, rules=services.rules, own_addresses=config.own_addresses())
     queue = config.queue_for(result.topic)
     team = config.teams[queue]
     absences = services.cache.setdefault("absences", load_absences(config.queue_dir))
@@ -191,7 +223,11 @@ def _new_case(services: Services, session: Session, raw: RawMessage, msg: Parsed
         no_ack.append("no address to reply to")
     elif over_sender_limit(session, requester_email, now, ack_limit(services)):
         no_ack.append(f"over {ack_limit(services)} acknowledgements to {requester_email} in 24 hours")
+    statutory_by = None
+    if "data_protection" in (result.topic, *result.secondary):  # the statutory one-month clock starts now
+        statutory_by = compute_deadlines(policy, calendar, raw.channel, "data_protection", 1, received).reply_by
     case = Case(
+        statutory_by=statutory_by,
         first_message_id=raw.id,
         created_at=now,
         channel=raw.channel,
@@ -216,7 +252,17 @@ def _new_case(services: Services, session: Session, raw: RawMessage, msg: Parsed
     session.flush()
     case.reference = make_reference(str(config.organisation.get("reference_prefix", "CS")), case)
     raw.case_id = case.id
-    session.add(CaseEvent(case_id=case.id, kind="opened", detail={"reasons": list(result.reasons), "deadlines": due.reasons}))
+    attachments = [{"name": a.filename, "type": a.content_type, "size": a.size} for a in msg.attachments]
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind="opened",
+            detail={"reasons": list(result.reasons), "deadlines": due.reasons, "attachments": attachments,
+                    "defects": list(msg.defects)},
+        )
+    )
+    if statutory_by is not None:
+        session.add(CaseEvent(case_id=case.id, kind="statutory_clock", detail={"data_protection_by": statutory_by.isoformat()}))
     if no_ack:
         session.add(CaseEvent(case_id=case.id, kind="not_acknowledged", detail={"why": no_ack}))
     session.add(Routing(raw_message_id=raw.id, case_id=case.id, queue=queue, kind="new_case"))
@@ -290,9 +336,9 @@ def deliver(services: Services, raw_id: int, *, held: bool = False) -> None:
             raise
     with services.store.session() as session, session.begin():
         if ack is not None:
-            session.execute(
+            session.execute(  # only from `sending`: a bounce that already landed keeps its `bounced`
                 update(Acknowledgement)
-                .where(Acknowledgement.id == ack.id)
+                .where(Acknowledgement.id == ack.id, Acknowledgement.state == "sending")
                 .values(state="sent", sent_at=datetime.now(UTC), error="")
             )
             session.add(CaseEvent(case_id=ack.case_id, kind="acknowledged", detail={"to": ack.recipient, "via": sent}))

@@ -49,6 +49,7 @@ def deliver_to_team(services: Services, routing_id: int) -> bool:
         "handler_role": case.handler_role,
         "acknowledgement": ("due by " + long_date(case.acknowledge_by)) if ack else "none: " + "; ".join(case.no_ack_reasons),
         "reply_by_long": long_date(case.reply_by) if case.reply_by else "",
+        "statutory_by_long": long_date(case.statutory_by) if case.statutory_by else "",
         "reasons": list(case.reasons),
     }
     mail = EmailMessage()

@@ -15,12 +15,14 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 MAX_OUTPUT_CHARS = 200_000
 MAX_SECONDS = 2.0
+LONDON = ZoneInfo("Europe/London")
 PLAIN_TYPES = (str, int, float, bool, date, datetime, type(None))
 
 
@@ -54,7 +56,9 @@ def environment(root: str, autoescape: bool) -> SandboxedEnvironment:
 
 
 def long_date(value: date | datetime) -> str:
-    """"Wednesday 2 December 2026", the form GOV.UK style uses for dates people act on."""
+    """"Wednesday 2 December 2026", the form GOV.UK style uses for dates people act on (UK date)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(LONDON)
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 

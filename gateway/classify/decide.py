@@ -21,7 +21,8 @@ from typing import Any
 
 from gateway.classify.machine import machine_evidence
 from gateway.classify.model import Model, load_model, vote
-from gateway.classify.rules import Evidence, Rule, read_rule_files
+from gateway.classify.rules import Evidence, Rule, compile_words, read_rule_files
+from gateway.classify.semantic import Semantic, load_semantic
 from gateway.mail.parse import ParsedMessage
 
 TOPICS = ("complaint", "general_enquiry", "membership", "qualifications", "safeguarding", "abusive",
@@ -60,6 +61,8 @@ class RuleSet:
     model_topics: frozenset[str] = frozenset()
     model_least: float = 1.0  # the probability the model needs before it votes
     model_weight: float = 0.0  # what its vote adds: kept below every threshold, so it only tips
+    semantic: Semantic | None = None  # similarity to labelled examples (semantic.py), None when off or not installed
+    semantic_note: str = ""  # why it is off, for ``classify eval`` to print
 
     def needs(self, topic: str, secondary: bool = False, primary: str = "") -> float:
         """The score a topic needs to be primary (or secondary, under a given primary topic)."""
@@ -76,8 +79,11 @@ def load_rules(path: Path | None = None) -> RuleSet:
         from gateway.resources import data_path
 
         path = data_path("queue") / "rules"
-    rules, table = read_rule_files(Path(path))
+    rules, table, vocab = read_rule_files(Path(path))
     model_table = table.get("model", {})
+    semantic_table = table.get("semantic", {})
+    cue = compile_words(semantic_table.get("cue", []), vocab)
+    semantic, semantic_note = load_semantic(Path(path), semantic_table, cue)
     unknown = sorted({r.topic for r in rules} - set(TOPICS))
     if unknown:
         raise ValueError(f"rules name unknown topics: {', '.join(unknown)}")
@@ -98,7 +104,14 @@ def load_rules(path: Path | None = None) -> RuleSet:
         model_topics=frozenset(model_table.get("topics", [])),
         model_least=float(model_table.get("least", 1.0)),
         model_weight=float(model_table.get("weight", 0.0)),
+        semantic=semantic,
+        semantic_note=semantic_note,
     )
+
+
+# No word is 40 characters long: such runs are base64, URLs, tracking ids or filler, carry no topic
+# evidence, and would make every word-boundary scan crawl through them.
+_LONG_TOKEN = re.compile(r"[^\s]{40,}")
 
 
 def evidence_for(msg: ParsedMessage, channel: str, form: Mapping[str, str] | None, max_chars: int) -> Evidence:
@@ -108,7 +121,7 @@ def evidence_for(msg: ParsedMessage, channel: str, form: Mapping[str, str] | Non
     text = f"{msg.subject}\n{body}".lower().replace("\u2019", "'").replace("\u2018", "'")
     # One space between words: a phrase ("i'll be waiting at the school gates") must match wherever the
     # writer's mail program wrapped the line, and a rule's regular expression says a space, not \s+.
-    text = _SPACES.sub(" ", text)
+    text = _SPACES.sub(" ", _LONG_TOKEN.sub(" ", text))
     answers = {str(k).lower(): str(v) for k, v in (form or {}).items()} if channel == "webform" else {}
     boxes = frozenset(a.split("@", 1)[0] for a in msg.to_addrs)
     return Evidence(text=text, subject=msg.subject.lower(), mailboxes=boxes, form=answers, sender=msg.from_addr)
@@ -142,6 +155,8 @@ def classify(msg: ParsedMessage, *, channel: str = "email", form: Mapping[str, s
         scores[opinion[0]] = round(scores[opinion[0]] + rules.model_weight, 2)
         found[opinion[0]].append(f"{opinion[0]} {rules.model_weight:+g} model: {opinion[0]} {opinion[1]:.2f}")
     topic, why = _machine(scores, rules, bool(strong), bool(weak)) or _primary(scores, rules)
+    if rules.semantic is not None and not strong and _semantic(ev.text, topic, why, scores, found, rules, rules.semantic):
+        topic, why = _machine(scores, rules, False, bool(weak)) or _primary(scores, rules)
     secondary = [t for t in rules.secondary_topics
                  if t != topic and scores[t] >= rules.needs(t, secondary=True, primary=topic)]
     if topic == "automatic":  # a machine's message raises no human concern of its own
@@ -178,6 +193,20 @@ def _machine(scores: Mapping[str, float], rules: RuleSet, strong: bool, weak: bo
     if human:
         return None
     return "automatic", f"machine wording {scores['automatic']:g} >= {need:g} and no person's topic reached its threshold"
+
+
+def _semantic(text: str, topic: str, why: str, scores: dict[str, float], found: dict[str, list[str]],
+              rules: RuleSet, semantic: Semantic) -> bool:
+    """Add the semantic safeguarding vote (with its reason) when the model is wanted and agrees; True if added."""
+    need = rules.needs("safeguarding")
+    if not semantic.wanted(text, topic, scores["safeguarding"], need, why.endswith("fallback")):
+        return False
+    opinion = semantic.opinion(text)
+    if opinion is None:
+        return False
+    scores["safeguarding"] = round(scores["safeguarding"] + semantic.weight, 2)
+    found["safeguarding"].append(semantic.reason(*opinion))
+    return True
 
 
 def _primary(scores: Mapping[str, float], rules: RuleSet) -> tuple[str, str]:

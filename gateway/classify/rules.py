@@ -259,8 +259,9 @@ def rule_from_table(table: Mapping[str, Any], vocab: Mapping[str, Sequence[str]]
     return rule
 
 
-def read_rule_files(folder: Path) -> tuple[list[Rule], dict[str, Any]]:
-    """All rules in ``folder/*.toml`` (vocabulary first) and the ``[decision]`` table."""
+def read_rule_files(folder: Path) -> tuple[list[Rule], dict[str, Any], dict[str, list[str]]]:
+    """All rules in ``folder/*.toml`` (vocabulary first), the ``[decision]`` table and the vocabulary
+    (the semantic opinion's cue names word families too)."""
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise FileNotFoundError(f"no rule files in {folder}")
@@ -272,4 +273,4 @@ def read_rule_files(folder: Path) -> tuple[list[Rule], dict[str, Any]]:
         decision.update(data.get("decision", {}))
     cache: dict[str, re.Pattern[str]] = {}
     rules = [rule_from_table(t, vocab, name, cache) for name, data in tables.items() for t in data.get("rule", [])]
-    return rules, decision
+    return rules, decision, vocab

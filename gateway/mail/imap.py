@@ -241,6 +241,7 @@ def wait_for_mail(session: Session, stop: threading.Event, seconds: float) -> No
     client, box = session.client, session.box
     if not (box.idle and client.has_capability("IDLE")):
         stop.wait(min(seconds, box.poll_seconds))
+        client.noop()  # Dovecot shows new mail after a command ends: sync now so the SEARCH sees it
         return
     if any(len(r) > 1 and r[1] == b"EXISTS" for r in client.noop()[1]):
         return

@@ -92,6 +92,8 @@ class Case(Base):
     flags: Mapped[list[str]] = mapped_column(default=list)
     # notices (0003): when the next progress update is due, for policies that promise them
     update_due: Mapped[datetime | None] = mapped_column()
+    # a statutory clock besides the policy's own, e.g. a subject access request inside a complaint
+    statutory_by: Mapped[datetime | None] = mapped_column()
 
 
 class Acknowledgement(Base):
@@ -106,7 +108,7 @@ class Acknowledgement(Base):
     template_version: Mapped[str] = mapped_column(String(64))
     due_by: Mapped[datetime] = mapped_column()
     rendered: Mapped[bytes] = mapped_column(LargeBinary)
-    # pending -> sending (claimed by one worker) -> sent | failed
+    # pending -> sending (claimed by one worker) -> sent; bounced when a bounce of it came back
     state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     claimed_at: Mapped[datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
