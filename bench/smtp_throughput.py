@@ -174,7 +174,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="intake worker processes")
     parser.add_argument("--worker-nice", type=int, default=10, help="niceness of the worker processes")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for every acknowledgement")
-    parser.add_argument("--database-url", default="", help="store (default: SQLite in a temp dir); a PostgreSQL URL is emptied")
+    parser.add_argument(
+        "--database-url", default="", help="store (default: SQLite in a temp dir); a PostgreSQL URL is emptied first"
+    )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     args = parser.parse_args()
     bare, gateway, p50s, p99s, drained = [], [], [], [], []

@@ -1,8 +1,11 @@
 """The work queues on RQ: intake, and one queue per team. Redis carries work; the store is the truth.
 
-Job ids are deterministic (`intake-<raw id>`, `route-<routing id>`), and every job is idempotent, so
-the sweeper may enqueue the same work again whenever Redis lost it. Queue order is priority, so a
-restricted queue (safeguarding) gets a worker of its own.
+Job ids are deterministic and name the ids they carry (`intake-<raw id>`, or `intake-<first>-<last>`
+for a batch from one SMTP group commit; `route-...` likewise), and every job is idempotent, so the
+sweeper may enqueue the same work again whenever Redis lost it. A batch is one job for RQ (its own
+overhead is several Redis round trips per job) but each message in it is processed and committed on
+its own, so one bad message cannot hold back the rest. Queue order is priority, so a restricted
+queue (safeguarding) gets a worker of its own.
 
 Job functions run inside a worker process (or thread, under `frontdesk run`) that was handed its
 Services by `bind`; RQ can only pass plain arguments to a job, so the worker's services are held
@@ -16,7 +19,6 @@ import traceback
 from datetime import UTC, datetime
 
 from rq import Queue, SimpleWorker
-from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import update
 
@@ -45,23 +47,27 @@ def queue(services: Services, name: str) -> Queue:
     return Queue(name, connection=services.redis, default_timeout=JOB_TIMEOUT)
 
 
+def job_id(prefix: str, ids: list[int]) -> str:
+    return f"{prefix}-{ids[0]}" if len(ids) == 1 else f"{prefix}-{min(ids)}-{max(ids)}"
+
+
+def id_range(job: str, prefix: str) -> tuple[int, int] | None:
+    """The ids a job id names (for the sweeper's "is this still queued?"), or None."""
+    parts = job.removeprefix(prefix + "-").split("-")
+    if not job.startswith(prefix + "-") or not all(p.isdigit() for p in parts) or len(parts) > 2:
+        return None
+    return int(parts[0]), int(parts[-1])
+
+
 def enqueue_intake(services: Services, raw_id: int) -> None:
-    queue(services, INTAKE).enqueue_call(
-        "gateway.jobs.intake_job", args=(raw_id,), job_id=f"intake-{raw_id}", result_ttl=0, failure_ttl=86400
-    )
+    enqueue_intake_many(services, [raw_id])
     _mark_enqueued(services, [raw_id])
 
 
 def enqueue_intake_many(services: Services, raw_ids: list[int]) -> None:
-    """Enqueue a batch in one Redis round trip (the SMTP listener's group commit, which records enqueued_at)."""
-    q = queue(services, INTAKE)
-    q.enqueue_many(
-        [
-            Queue.prepare_data(
-                "gateway.jobs.intake_job", args=(raw_id,), job_id=f"intake-{raw_id}", result_ttl=0, failure_ttl=86400
-            )
-            for raw_id in raw_ids
-        ]
+    """One job for a batch (the SMTP listener's group commit, which records enqueued_at itself)."""
+    queue(services, INTAKE).enqueue_call(
+        "gateway.jobs.intake_job", args=(raw_ids,), job_id=job_id(INTAKE, raw_ids), result_ttl=0, failure_ttl=86400
     )
 
 
@@ -72,37 +78,55 @@ def _mark_enqueued(services: Services, raw_ids: list[int]) -> None:
         session.execute(update(RawMessage).where(RawMessage.id.in_(raw_ids)).values(enqueued_at=datetime.now(UTC)))
 
 
-def enqueue_routing(services: Services, queue_name: str, routing_id: int) -> None:
+def enqueue_routing(services: Services, queue_name: str, *routing_ids: int) -> None:
+    ids = sorted(routing_ids)
     queue(services, queue_name).enqueue_call(
-        "gateway.jobs.routing_job", args=(routing_id,), job_id=f"route-{routing_id}", result_ttl=0, failure_ttl=86400
+        "gateway.jobs.routing_job", args=(ids,), job_id=job_id("route", ids), result_ttl=0, failure_ttl=86400
     )
 
 
-def intake_job(raw_id: int) -> None:
+def intake_job(raw_ids: int | list[int]) -> None:
+    """Process each message on its own; re-raise at the end if any failed, so RQ records the job."""
     from gateway import pipeline
 
     services = current()
-    try:
-        pipeline.process(services, raw_id)
-    except SendError:  # the relay is down: not the message's fault, the sweeper tries again
-        raise
-    except Exception:
-        error = traceback.format_exc()
-        from gateway.store import RawMessage
+    routed: dict[str, list[int]] = {}
+    failed: Exception | None = None
+    for raw_id in [raw_ids] if isinstance(raw_ids, int) else raw_ids:
+        try:
+            item = pipeline.process(services, raw_id, route=False)
+        except SendError as exc:  # the relay is down: not the message's fault, the sweeper tries again
+            failed = exc
+            continue
+        except Exception as exc:
+            failed = exc
+            _count_failure(services, raw_id, traceback.format_exc())
+            continue
+        if item is not None:
+            routed.setdefault(item[0], []).append(item[1])
+    for queue_name, ids in routed.items():
+        enqueue_routing(services, queue_name, *ids)
+    if failed is not None:
+        raise failed
 
-        with services.store.session() as session:
-            raw = session.get(RawMessage, raw_id)
-            attempts = raw.attempts if raw else 0
-        if attempts >= 3:  # a message that fails three times goes to people, not round again
-            pipeline.shunt(services, raw_id, error)
-            return
-        raise
+
+def _count_failure(services: Services, raw_id: int, error: str) -> None:
+    from gateway import pipeline
+    from gateway.store import RawMessage
+
+    log.warning("message raw=%d failed: %s", raw_id, error.strip().splitlines()[-1])
+    with services.store.session() as session:
+        raw = session.get(RawMessage, raw_id)
+        attempts = raw.attempts if raw else 0
+    if attempts >= 3:  # a message that fails three times goes to people, not round again
+        pipeline.shunt(services, raw_id, error)
 
 
-def routing_job(routing_id: int) -> None:
+def routing_job(routing_ids: int | list[int]) -> None:
     from gateway import routing
 
-    routing.deliver_to_team(current(), routing_id)
+    for routing_id in [routing_ids] if isinstance(routing_ids, int) else routing_ids:
+        routing.deliver_to_team(current(), routing_id)
 
 
 class Worker(SimpleWorker):
@@ -122,11 +146,3 @@ class Worker(SimpleWorker):
 def make_worker(services: Services, names: list[str], *, in_thread: bool = False) -> Worker:
     queues = [queue(services, name) for name in names]
     return Worker(queues, connection=services.redis, in_thread=in_thread, worker_ttl=60, job_monitoring_interval=10)
-
-
-def job_status(services: Services, job_id: str) -> str | None:
-    try:
-        status = Job.fetch(job_id, connection=services.redis).get_status()
-    except Exception:
-        return None
-    return status.value if status is not None else None

@@ -317,7 +317,7 @@ def render_acknowledgement(
     return acknowledge.build(services, case, raw, msg or parse(raw.raw), who, due)
 
 
-def deliver(services: Services, raw_id: int, *, held: bool = False) -> None:
+def deliver(services: Services, raw_id: int, *, held: bool = False) -> tuple[str, int] | None:
     """After open_case: send the acknowledgement once, mark the message done, hand the work to its team.
 
     `held` says open_case just created the acknowledgement held for this caller.
@@ -344,14 +344,19 @@ def deliver(services: Services, raw_id: int, *, held: bool = False) -> None:
             session.add(CaseEvent(case_id=ack.case_id, kind="acknowledged", detail={"to": ack.recipient, "via": sent}))
         session.execute(update(RawMessage).where(RawMessage.id == raw_id, RawMessage.state == "new").values(state="done"))
         routing = session.scalar(select(Routing).where(Routing.raw_message_id == raw_id, Routing.state == "pending"))
-    if routing is not None:
-        jobs.enqueue_routing(services, routing.queue, routing.id)
+    return (routing.queue, routing.id) if routing is not None else None
 
 
-def process(services: Services, raw_id: int) -> None:
-    """The intake job: open the case (or join one), then deliver. Logs one line per message."""
+def process(services: Services, raw_id: int, *, route: bool = True) -> tuple[str, int] | None:
+    """The intake job for one message: open the case (or join one), then deliver; one log line.
+
+    Returns the routed item (team queue, routing id) still to be handed to its team; with `route`
+    it is enqueued here, otherwise the caller batches it with others.
+    """
     opened = open_case(services, raw_id, hold_ack=True)
-    deliver(services, raw_id, held=opened is not None and opened.fresh and opened.acknowledge)
+    routed = deliver(services, raw_id, held=opened is not None and opened.fresh and opened.acknowledge)
+    if route and routed is not None:
+        jobs.enqueue_routing(services, *routed)
     with services.store.session() as session:
         raw = session.get(RawMessage, raw_id)
         case = session.get(Case, raw.case_id) if raw and raw.case_id else None
@@ -365,6 +370,7 @@ def process(services: Services, raw_id: int) -> None:
             raw.state if raw else "?",
             "" if case is None or case.acknowledge else " (not acknowledged)",
         )
+    return routed
 
 
 def shunt(services: Services, raw_id: int, error: str) -> None:

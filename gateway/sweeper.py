@@ -21,9 +21,6 @@ from gateway.store import Acknowledgement, Routing
 
 log = logging.getLogger("frontdesk.sweeper")
 
-LIVE = {"queued", "started", "deferred", "scheduled"}
-
-
 def sweep(services: Services, stale: timedelta) -> int:
     """One pass; returns how many items were enqueued again."""
     now = datetime.now(UTC)
@@ -34,41 +31,53 @@ def sweep(services: Services, stale: timedelta) -> int:
             .values(state="pending")
         )
     again = 0
-    for raw_id in stale_messages(services, stale):
-        status = jobs.job_status(services, f"intake-{raw_id}")
-        if status == "queued":
-            continue
-        if status == "started" and not _started_too_long(services, f"intake-{raw_id}", stale):
-            continue
+    covered = live_ranges(services, jobs.INTAKE, "intake", stale)
+    lost = [raw_id for raw_id in stale_messages(services, stale) if not any(a <= raw_id <= b for a, b in covered)]
+    for raw_id in lost:
         jobs.enqueue_intake(services, raw_id)
-        again += 1
+    again += len(lost)
     with services.store.session() as session:
         pending = session.execute(
             select(Routing.id, Routing.queue).where(Routing.state == "pending", Routing.created_at < now - stale).limit(500)
         ).all()
+    by_queue: dict[str, list[int]] = {}
     for routing_id, queue_name in pending:
-        if jobs.job_status(services, f"route-{routing_id}") not in LIVE:
-            jobs.enqueue_routing(services, queue_name, routing_id)
-            again += 1
+        by_queue.setdefault(queue_name, []).append(routing_id)
+    for queue_name, ids in by_queue.items():
+        covered = live_ranges(services, queue_name, "route", stale)
+        for routing_id in ids:
+            if not any(a <= routing_id <= b for a, b in covered):
+                jobs.enqueue_routing(services, queue_name, routing_id)
+                again += 1
     again += notices.send_pending(services, stale)
     if again:
         log.info("sweeper enqueued %d item(s) again", again)
     return again
 
 
-def _started_too_long(services: Services, job_id: str, stale: timedelta) -> bool:
-    from rq.job import Job
+def live_ranges(services: Services, queue_name: str, prefix: str, stale: timedelta) -> list[tuple[int, int]]:
+    """Id ranges of the jobs still waiting on a queue, or running and not for longer than `stale`.
 
-    try:
-        job = Job.fetch(job_id, connection=services.redis)
-    except Exception:
-        return True
-    started = job.started_at
-    if started is None:
-        return True
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    return datetime.now(UTC) - started > stale
+    A job started longer ago than that belonged, most likely, to a worker that was killed: RQ would
+    park it in its failed registry only after its heartbeat expires, so its ids count as lost.
+    """
+    from rq.job import Job
+    from rq.registry import StartedJobRegistry
+
+    q = jobs.queue(services, queue_name)
+    ranges = [r for r in (jobs.id_range(j, prefix) for j in q.job_ids) if r is not None]
+    now = datetime.now(UTC)
+    for job_id in StartedJobRegistry(queue=q).get_job_ids():
+        found = jobs.id_range(job_id, prefix)
+        if found is None:
+            continue
+        try:
+            started = Job.fetch(job_id, connection=services.redis).started_at
+        except Exception:
+            continue
+        if started is not None and now - (started if started.tzinfo else started.replace(tzinfo=UTC)) <= stale:
+            ranges.append(found)
+    return ranges
 
 
 def run_sweeper(services: Services, stop: threading.Event, every: float = 5.0, stale: timedelta | None = None) -> None:

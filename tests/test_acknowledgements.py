@@ -46,7 +46,8 @@ def rendered(services: Services, channel: str, topic: str, who: Assignment | Non
                 stage=1, requester_name="Siân O'Neill <i>\r\nBcc: victim@example.net", requester_email="sian@example.com",
                 subject="Help\r\nBcc: victim@example.net", acknowledge=True, acknowledge_by=due.acknowledge_by,
                 reply_by=due.reply_by)
-    mailbox = next(m.address for m in config.mailboxes if m.channel == channel) if channel != "webform" else "complaints@example.org"
+    boxes = [m.address for m in config.mailboxes if m.channel == channel]
+    mailbox = boxes[0] if boxes else "complaints@example.org"
     raw = RawMessage(id=3, source="smtp", channel=channel, mailbox=mailbox, content_hash="x", size=1, raw=b"")
     original = parse(b"From: sian@example.com\r\nMessage-ID: <orig-1@example.com>\r\nReferences: <older@example.com>\r\n"
                      b"Subject: Help\r\n\r\nHello")

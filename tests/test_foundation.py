@@ -49,7 +49,6 @@ def send(controller: IntakeController, msg: EmailMessage, rcpt: list[str] | None
 
 def test_import_queue_is_the_standard_library() -> None:
     import queue
-
     import sysconfig
 
     assert hasattr(queue, "Queue") and hasattr(queue, "SimpleQueue")

@@ -29,7 +29,9 @@ def test_wheel_carries_the_data_and_runs_from_anywhere(tmp_path: Path) -> None:
         assert expected in names, expected
     assert not any(name.startswith("queue/") or name.startswith("templates/") for name in names)
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)], check=True
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target), "FRONTDESK_DATA_DIR": str(elsewhere / "var")}
@@ -42,7 +44,8 @@ def test_wheel_carries_the_data_and_runs_from_anywhere(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert str(target / "gateway" / "_data" / "templates") in out.stdout and "safeguarding" in out.stdout
     explain = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "policy", "explain", "--channel", "post", "--received", "2026-11-27T16:45", "--json"],
+        [sys.executable, "-m", "gateway.cli", "policy", "explain", "--channel", "post", "--received", "2026-11-27T16:45",
+         "--json"],
         cwd=elsewhere, env=env, capture_output=True, text=True,
     )
     assert explain.returncode == 0, explain.stderr
