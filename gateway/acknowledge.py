@@ -19,7 +19,7 @@ from gateway.assign import Assignment
 from gateway.mail.parse import ParsedMessage
 from gateway.services import Services
 from gateway.store import Acknowledgement, Case, RawMessage
-from gateway.templating import long_date, render_file, template_version
+from gateway.templating import LONDON, long_date, render_file, template_version
 
 TOPIC_LABELS = {
     "complaint": "complaint",
@@ -85,8 +85,8 @@ def context(services: Services, case: Case, who: Assignment, due: Any) -> dict[s
         "channel": case.channel,
         "channel_label": CHANNEL_LABELS.get(case.channel, ""),
         "handler": who.as_context(),
-        "acknowledge_by": case.acknowledge_by,
-        "reply_by": case.reply_by,
+        "acknowledge_by": case.acknowledge_by.astimezone(LONDON) if case.acknowledge_by else None,
+        "reply_by": case.reply_by.astimezone(LONDON) if case.reply_by else None,
         "reply_by_long": long_date(case.reply_by) if case.reply_by else "",
         "reply_days": due.reply_days,
         "update_every_days": due.update_every_days or 0,
@@ -101,7 +101,9 @@ def build(services: Services, case: Case, raw: RawMessage, msg: ParsedMessage, w
     config = services.config
     root = config.templates_dir / "notices"
     values = context(services, case, who, due)
-    reply_to = raw.mailbox if config.mailbox(raw.mailbox) else config.teams[case.queue].address
+    team = config.teams[case.queue]
+    # replies to a restricted case go to its team alone, not back into a shared mailbox others read
+    reply_to = team.address if team.restricted or not config.mailbox(raw.mailbox) else raw.mailbox
     message_id = f"<ack.{case.reference}.{raw.id}@{domain_of(config.from_address)}>"
     mail = EmailMessage()
     mail["From"] = formataddr((one_line(str(config.organisation.get("name", "")), 100), config.from_address))

@@ -67,6 +67,17 @@ def load_absences(queue_dir: Path) -> dict[str, Absence]:
     return out
 
 
+def cached_absences(queue_dir: Path, cache: dict[str, object]) -> dict[str, Absence]:
+    """Absences, re-read when an admin edits queue/absences.toml (checked by its modification time)."""
+    path = queue_dir / "absences.toml"
+    stamp = path.stat().st_mtime_ns if path.exists() else 0
+    hit = cache.get("absences")
+    if not isinstance(hit, tuple) or hit[0] != stamp:
+        hit = (stamp, load_absences(queue_dir))
+        cache["absences"] = hit
+    return hit[1]
+
+
 def _date(value: str | date) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 

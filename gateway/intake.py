@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.store import RawMessage, Store
 
-_MESSAGE_ID = re.compile(rb"(?im)^message-id[ \t]*:[ \t]*(<[^<>\r\n]{1,990}>)")
+_MESSAGE_ID = re.compile(rb"(?im)^message-id[ \t]*:\s*(<[^<>\r\n]{1,990}>)")  # \s*: the id may be folded
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,3 @@ def accept(
                 raise
             return Accepted(existing, duplicate=True)
         return Accepted(row.id)
-
-
-def accept_many(store: Store, rows: list[RawMessage]) -> list[int]:
-    """Commit several messages in one transaction (group commit for the SMTP listener)."""
-    with store.session() as session:
-        session.add_all(rows)
-        session.commit()
-        return [row.id for row in rows]

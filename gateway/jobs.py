@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rq import Queue, SimpleWorker
-from rq.timeouts import TimerDeathPenalty
-from sqlalchemy import update
+from rq.timeouts import BaseTimeoutException, TimerDeathPenalty
+from sqlalchemy import select, update
 
 from gateway.mail.outbound import SendError
 from gateway.services import Services
@@ -29,6 +29,8 @@ log = logging.getLogger("frontdesk.jobs")
 
 INTAKE = "intake"
 JOB_TIMEOUT = 120
+# a job running longer than this belonged to a worker that died; anything shorter may still finish
+LOST_AFTER = timedelta(seconds=2 * JOB_TIMEOUT)
 _bound: list[Services] = []
 
 
@@ -95,6 +97,8 @@ def intake_job(raw_ids: int | list[int]) -> None:
     for raw_id in [raw_ids] if isinstance(raw_ids, int) else raw_ids:
         try:
             item = pipeline.process(services, raw_id, route=False)
+        except BaseTimeoutException:  # the job's time is up: stop here, RQ records it, the sweeper resumes
+            raise
         except SendError as exc:  # the relay is down: not the message's fault, the sweeper tries again
             failed = exc
             continue
@@ -111,14 +115,15 @@ def intake_job(raw_ids: int | list[int]) -> None:
 
 
 def _count_failure(services: Services, raw_id: int, error: str) -> None:
+    """Count a real failure of this message; the third one shunts it to people (never dropped)."""
     from gateway import pipeline
     from gateway.store import RawMessage
 
     log.warning("message raw=%d failed: %s", raw_id, error.strip().splitlines()[-1])
-    with services.store.session() as session:
-        raw = session.get(RawMessage, raw_id)
-        attempts = raw.attempts if raw else 0
-    if attempts >= 3:  # a message that fails three times goes to people, not round again
+    with services.store.session() as session, session.begin():
+        session.execute(update(RawMessage).where(RawMessage.id == raw_id).values(attempts=RawMessage.attempts + 1))
+        attempts = session.scalar(select(RawMessage.attempts).where(RawMessage.id == raw_id)) or 0
+    if attempts >= 3:
         pipeline.shunt(services, raw_id, error)
 
 

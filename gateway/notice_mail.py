@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway import acknowledge
 from gateway.acknowledge import domain_of, one_line
-from gateway.assign import Assignment, away, load_absences
+from gateway.assign import Assignment, away, cached_absences
 from gateway.config import Handler
 from gateway.mail.parse import parse
 from gateway.policy.calendar import local
@@ -38,7 +38,7 @@ def handler_now(services: Services, case: Case, today: date) -> Assignment:
     The handler was chosen when the case opened; a notice names the same person, and their
     alternative contact while they are away, just as the acknowledgement would today.
     """
-    absences = services.cache.setdefault("absences", load_absences(services.config.queue_dir))
+    absences = cached_absences(services.config.queue_dir, services.cache)
     handler = Handler(case.handler_name, case.handler_role, case.handler_email)
     gone = away(absences, case.handler_name, today)
     if gone is None:
@@ -79,10 +79,11 @@ def thread_ids(session: Session, case: Case) -> tuple[str, list[str]]:
 def reply_to(services: Services, session: Session, case: Case) -> str:
     """The mailbox the case came in through (as the acknowledgement), else its team's address."""
     config = services.config
+    team = config.teams[case.queue]
     first = session.get(RawMessage, case.first_message_id)
-    if first is not None and config.mailbox(first.mailbox):
+    if first is not None and config.mailbox(first.mailbox) and not team.restricted:
         return first.mailbox
-    return config.teams[case.queue].address
+    return team.address  # a restricted case's replies reach its team alone
 
 
 def new_message_id(services: Services, case: Case, kind: str, token: str) -> str:
@@ -103,7 +104,7 @@ def compose(
     in_reply_to, references = thread_ids(session, case)
     mail = EmailMessage()
     mail["From"] = formataddr((one_line(str(config.organisation.get("name", "")), 100), config.from_address))
-    mail["To"] = formataddr((ctx["requester_name"], case.requester_email))
+    mail["To"] = formataddr((acknowledge.display_name(case.requester_name), case.requester_email))
     mail["Subject"] = one_line(render_file(root, names[0], ctx), 250)
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = message_id

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway import acknowledge, jobs
-from gateway.assign import assign, current_assignment, load_absences
+from gateway.assign import assign, cached_absences, current_assignment
 from gateway.bounces import link_bounce
 from gateway.classify import Classification, classify
 from gateway.config import Handler
@@ -36,6 +36,7 @@ from gateway.hygiene import automatic_reasons
 from gateway.intake import accept
 from gateway.mail.outbound import SendError, send
 from gateway.mail.parse import ParsedMessage, parse
+from gateway.policy.calendar import local
 from gateway.policy.presets import compute_deadlines
 from gateway.services import Services
 from gateway.store import Acknowledgement, Case, CaseEvent, Notice, RawMessage, Routing
@@ -135,7 +136,6 @@ def open_case(services: Services, raw_id: int, *, hold_ack: bool = False) -> Cas
         raw = session.get(RawMessage, raw_id)
         if raw is None:
             raise LookupError(f"raw message {raw_id} is not in the store")
-        raw.attempts += 1
         if raw.case_id is not None:
             case = session.get(Case, raw.case_id)
             return facts(case) if case is not None and case.first_message_id == raw.id else None
@@ -164,9 +164,6 @@ def open_case(services: Services, raw_id: int, *, hold_ack: bool = False) -> Cas
         return facts(case, fresh=True)
 
 
-RESTRICTED_TOPICS = ("safeguarding", "abusive")
-
-
 def join_or_split(
     services: Services, session: Session, raw: RawMessage, msg: ParsedMessage, existing: Case
 ) -> Classification | None:
@@ -183,7 +180,8 @@ def join_or_split(
     if not machine:
         result = classify(msg, channel=raw.channel, form=form_answers(raw, msg), rules=services.rules,
                           own_addresses=config.own_addresses())
-        if result.topic in RESTRICTED_TOPICS and config.queue_for(result.topic) != existing.queue:
+        team = config.teams[config.queue_for(result.topic)]
+        if team.name != existing.queue and (team.restricted or not team.acknowledge):
             return result
     raw.case_id = existing.id
     detail = {"raw_message_id": raw.id, "automatic": machine}
@@ -204,8 +202,8 @@ def _new_case(
         result = classify(msg, channel=raw.channel, form=form, rules=services.rules, own_addresses=config.own_addresses())
     queue = config.queue_for(result.topic)
     team = config.teams[queue]
-    absences = services.cache.setdefault("absences", load_absences(config.queue_dir))
-    who = assign(session, team, absences, received.date())
+    absences = cached_absences(config.queue_dir, services.cache)
+    who = assign(session, team, absences, local(services.policy[1], received).date())
     policy, calendar = services.policy
     due = compute_deadlines(policy, calendar, raw.channel, result.topic, 1, received)
     requester_name, requester_email = msg.from_name, msg.from_addr
@@ -310,8 +308,9 @@ def render_acknowledgement(
     services: Services, session: Session, case: Case, raw: RawMessage, msg: ParsedMessage | None = None
 ) -> Acknowledgement:
     received = raw.received_at if raw.received_at.tzinfo else raw.received_at.replace(tzinfo=UTC)
-    absences = services.cache.setdefault("absences", load_absences(services.config.queue_dir))
-    who = current_assignment(Handler(case.handler_name, case.handler_role, case.handler_email), absences, received.date())
+    absences = cached_absences(services.config.queue_dir, services.cache)
+    handler = Handler(case.handler_name, case.handler_role, case.handler_email)
+    who = current_assignment(handler, absences, local(services.policy[1], received).date())
     policy, calendar = services.policy
     due = compute_deadlines(policy, calendar, case.channel, case.topic, case.stage, received)
     return acknowledge.build(services, case, raw, msg or parse(raw.raw), who, due)
@@ -330,8 +329,10 @@ def deliver(services: Services, raw_id: int, *, held: bool = False) -> tuple[str
             sent = send(config.relay, config.outbox_dir, config.from_address, [ack.recipient], ack.rendered)
         except SendError as exc:
             with services.store.session() as session, session.begin():
-                session.execute(
-                    update(Acknowledgement).where(Acknowledgement.id == ack.id).values(state="pending", error=str(exc))
+                session.execute(  # back to pending, unless a bounce (or anything else) moved it on meanwhile
+                    update(Acknowledgement)
+                    .where(Acknowledgement.id == ack.id, Acknowledgement.state == "sending")
+                    .values(state="pending", error=str(exc))
                 )
             raise
     with services.store.session() as session, session.begin():
@@ -376,7 +377,11 @@ def process(services: Services, raw_id: int, *, route: bool = True) -> tuple[str
 def shunt(services: Services, raw_id: int, error: str) -> None:
     """A message we could not process goes where a person sees it; it is never dropped."""
     with services.store.session() as session, session.begin():
-        session.execute(update(RawMessage).where(RawMessage.id == raw_id).values(state="failed", error=error[:2000]))
+        session.execute(  # only a message still in progress: one already handled keeps its state
+            update(RawMessage)
+            .where(RawMessage.id == raw_id, RawMessage.state == "new")
+            .values(state="failed", error=error[:2000])
+        )
     log.error("message raw=%d shunted to the failed list: %s", raw_id, error.splitlines()[-1] if error else "")
 
 
@@ -391,7 +396,10 @@ def submit_form(services: Services, raw: bytes, key: str) -> CaseFacts:
             if case is None:
                 raise LookupError("the submission was stored but has no case")
             opened = facts(case)
-    jobs.enqueue_intake(services, accepted.raw_id)
+    try:
+        jobs.enqueue_intake(services, accepted.raw_id)
+    except Exception as exc:  # stored and opened: the sweeper sends the acknowledgement when Redis is back
+        log.warning("form submission raw=%d stored, not enqueued (the sweeper will): %s", accepted.raw_id, exc)
     return opened
 
 

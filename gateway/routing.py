@@ -25,10 +25,14 @@ log = logging.getLogger("frontdesk.routing")
 
 def deliver_to_team(services: Services, routing_id: int) -> bool:
     config = services.config
+    with services.store.session() as session, session.begin():
+        claimed = session.execute(  # one team mail per item, however many jobs carry it
+            update(Routing).where(Routing.id == routing_id, Routing.state == "pending").values(state="sending")
+        ).rowcount
+    if not claimed:
+        return False
     with services.store.session() as session:
         item = session.get(Routing, routing_id)
-        if item is None or item.state != "pending":
-            return False
         case = session.get(Case, item.case_id)
         raw = session.get(RawMessage, item.raw_message_id)
         ack = session.scalar(select(Acknowledgement).where(Acknowledgement.case_id == item.case_id))
@@ -65,7 +69,12 @@ def deliver_to_team(services: Services, routing_id: int) -> bool:
     mail.add_attachment(
         normalise_line_endings(raw.raw), maintype="application", subtype="octet-stream", filename=f"{case.reference}-original.eml"
     )
-    send(config.relay, config.outbox_dir, config.from_address, [team.address], mail.as_bytes(policy=SMTP_POLICY))
+    try:
+        send(config.relay, config.outbox_dir, config.from_address, [team.address], mail.as_bytes(policy=SMTP_POLICY))
+    except Exception as exc:
+        with services.store.session() as session, session.begin():
+            session.execute(update(Routing).where(Routing.id == routing_id).values(state="pending", error=str(exc)[:2000]))
+        raise
     with services.store.session() as session, session.begin():
         session.execute(
             update(Routing).where(Routing.id == routing_id).values(state="delivered", delivered_at=datetime.now(UTC))

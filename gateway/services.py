@@ -48,7 +48,7 @@ def connect_redis(url: str, *, allow_embedded: bool) -> tuple[redis.Redis, bool]
     try:
         client.ping()
         return client, False
-    except redis.exceptions.ConnectionError:
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
         if not allow_embedded:
             raise
     import fakeredis

@@ -17,46 +17,62 @@ from sqlalchemy import select, update
 from gateway import jobs, notices
 from gateway.pipeline import stale_messages
 from gateway.services import Services
-from gateway.store import Acknowledgement, Routing
+from gateway.store import Acknowledgement, RawMessage, Routing
 
 log = logging.getLogger("frontdesk.sweeper")
 
-def sweep(services: Services, stale: timedelta) -> int:
-    """One pass; returns how many items were enqueued again."""
+def sweep(services: Services, stale: timedelta, lost_after: timedelta | None = None) -> int:
+    """One pass; returns how many items were enqueued again.
+
+    `stale`: how old unfinished work must be before it is looked at. `lost_after`: how long a job
+    may have been running, or an acknowledgement claimed, before its worker is taken for dead (by
+    default longer than a job may run, so a slow job is never done twice alongside itself).
+    """
     now = datetime.now(UTC)
+    lost_after = max(stale, jobs.LOST_AFTER) if lost_after is None else lost_after
     with services.store.session() as session, session.begin():
+        session.execute(  # a worker died while mailing a team: the item goes back to pending
+            update(Routing).where(Routing.state == "sending", Routing.created_at < now - lost_after).values(state="pending")
+        )
         session.execute(  # a worker died between claiming and sending: let it be sent again
             update(Acknowledgement)
-            .where(Acknowledgement.state == "sending", Acknowledgement.claimed_at < now - stale)
+            .where(Acknowledgement.state == "sending", Acknowledgement.claimed_at < now - lost_after)
             .values(state="pending")
         )
     again = 0
-    covered = live_ranges(services, jobs.INTAKE, "intake", stale)
-    lost = [raw_id for raw_id in stale_messages(services, stale) if not any(a <= raw_id <= b for a, b in covered)]
+    covered = live_ranges(services, jobs.INTAKE, "intake", lost_after)
+    lost = [raw_id for raw_id in stale_messages(services, stale) if not within(raw_id, covered)]
     for raw_id in lost:
         jobs.enqueue_intake(services, raw_id)
     again += len(lost)
     with services.store.session() as session:
-        pending = session.execute(
-            select(Routing.id, Routing.queue).where(Routing.state == "pending", Routing.created_at < now - stale).limit(500)
+        pending = session.execute(  # the intake job of a message still `new` hands its item over itself
+            select(Routing.id, Routing.queue)
+            .join(RawMessage, RawMessage.id == Routing.raw_message_id)
+            .where(Routing.state == "pending", Routing.created_at < now - stale, RawMessage.state != "new")
+            .limit(500)
         ).all()
     by_queue: dict[str, list[int]] = {}
     for routing_id, queue_name in pending:
         by_queue.setdefault(queue_name, []).append(routing_id)
     for queue_name, ids in by_queue.items():
-        covered = live_ranges(services, queue_name, "route", stale)
+        covered = live_ranges(services, queue_name, "route", lost_after)
         for routing_id in ids:
-            if not any(a <= routing_id <= b for a, b in covered):
+            if not within(routing_id, covered):
                 jobs.enqueue_routing(services, queue_name, routing_id)
                 again += 1
-    again += notices.send_pending(services, stale)
+    again += notices.send_pending(services, lost_after)
     if again:
         log.info("sweeper enqueued %d item(s) again", again)
     return again
 
 
-def live_ranges(services: Services, queue_name: str, prefix: str, stale: timedelta) -> list[tuple[int, int]]:
-    """Id ranges of the jobs still waiting on a queue, or running and not for longer than `stale`.
+def within(item: int, ranges: list[tuple[int, int]]) -> bool:
+    return any(first <= item <= last for first, last in ranges)
+
+
+def live_ranges(services: Services, queue_name: str, prefix: str, lost_after: timedelta) -> list[tuple[int, int]]:
+    """Id ranges of the jobs still waiting on a queue, or running and not for longer than `lost_after`.
 
     A job started longer ago than that belonged, most likely, to a worker that was killed: RQ would
     park it in its failed registry only after its heartbeat expires, so its ids count as lost.
@@ -75,7 +91,7 @@ def live_ranges(services: Services, queue_name: str, prefix: str, stale: timedel
             started = Job.fetch(job_id, connection=services.redis).started_at
         except Exception:
             continue
-        if started is not None and now - (started if started.tzinfo else started.replace(tzinfo=UTC)) <= stale:
+        if started is not None and now - (started if started.tzinfo else started.replace(tzinfo=UTC)) <= lost_after:
             ranges.append(found)
     return ranges
 

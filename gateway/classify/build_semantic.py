@@ -39,7 +39,8 @@ def embed_all(items: list[Item], max_tokens: int) -> Any:
 def with_index(rules: RuleSet, base: Semantic, items: list[Item], vectors: Any, rows: list[int]) -> RuleSet:
     """The rules with a semantic vote whose index holds only ``rows`` and whose 'model' looks vectors up."""
     lookup = {items[i].text: vectors[i] for i in range(len(items))}
-    index = Index(vectors[rows].astype('float16').astype('float32'), tuple(items[i].topic for i in rows), base.index.version, base.index.max_tokens)
+    matrix = vectors[rows].astype("float16").astype("float32")  # as stored: float16
+    index = Index(matrix, tuple(items[i].topic for i in rows), base.index.version, base.index.max_tokens)
     semantic = dataclasses.replace(base, index=index, embed=lookup.__getitem__, calls=0, runs=0)
     return dataclasses.replace(rules, semantic=semantic)
 
@@ -81,6 +82,7 @@ def base_semantic(rules: RuleSet, version: str) -> Semantic:
     sem = table.get("semantic", {})
     return Semantic(index=empty, k=int(sem.get("k", 7)), votes=int(sem.get("votes", 4)), least=float(sem.get("least", 0.5)),
                     weight=float(sem.get("weight", 0.8)), cue=compile_words(sem.get("cue", []), vocab),
+                    concern=compile_words(sem.get("concern", []), vocab),
                     skip=frozenset(sem.get("skip", ["automatic", "abusive", "safeguarding"])))
 
 
@@ -120,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         before = {c.file: c.got.topic for c in alone.cases}
         for case in voted.cases:
             if before[case.file] != case.got.topic:
-                mark = "fixed" if case.got.topic == case.expected else ("broke" if before[case.file] == case.expected else "moved")
+                was_right = before[case.file] == case.expected
+                mark = "fixed" if case.got.topic == case.expected else ("broke" if was_right else "moved")
                 print(f"  {mark}: {case.file}: {before[case.file]} -> {case.got.topic}")
     if args.grid:
         for k, votes, least in itertools.product((5, 7, 9, 11), (2, 3, 4, 5, 6), (0.3, 0.4, 0.5, 0.6)):
@@ -133,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
 
         out = (args.rules or ROOT / "queue" / "rules") / INDEX
         np.save(out, vectors.astype(np.float16))
-        meta = {"model": version, "max_tokens": base.index.max_tokens, "made_by": "python -m gateway.classify.build_semantic --save",
-                "rows": [[it.key, it.topic] for it in items]}
-        out.with_suffix(".json").write_text(json.dumps(meta, indent=0) + "\n", encoding="utf-8")
+        head = {"model": version, "max_tokens": base.index.max_tokens,
+                "made_by": "python -m gateway.classify.build_semantic --save"}
+        rows = ",\n".join(json.dumps([it.key, it.topic]) for it in items)  # one row a line: a readable diff
+        out.with_suffix(".json").write_text(json.dumps(head)[:-1] + f', "rows": [\n{rows}\n]}}\n', encoding="utf-8")
         print(f"saved {out}: {vectors.shape[0]} x {vectors.shape[1]} float16, {out.stat().st_size // 1024} KiB")
     return 0
 

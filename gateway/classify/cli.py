@@ -36,7 +36,14 @@ def register(subparsers: Any) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from gateway.classify.evaluate import evaluate, format_report
 
-    print(format_report(evaluate(args.folder, load_rules(args.rules))))
+    rules = load_rules(args.rules)
+    if rules.semantic is None:  # one line, first: figures without the semantic vote must not pass for figures with it
+        print(f"warning: {rules.semantic_note}")
+    report = evaluate(args.folder, rules)
+    if rules.semantic is not None:
+        print(f"semantic similarity on: {len(rules.semantic.index.topics)} labelled examples, "
+              f"model ran on {rules.semantic.runs}/{len(report.cases)} messages")
+    print(format_report(report))
     return 0
 
 

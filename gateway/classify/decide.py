@@ -83,7 +83,8 @@ def load_rules(path: Path | None = None) -> RuleSet:
     model_table = table.get("model", {})
     semantic_table = table.get("semantic", {})
     cue = compile_words(semantic_table.get("cue", []), vocab)
-    semantic, semantic_note = load_semantic(Path(path), semantic_table, cue)
+    concern = compile_words(semantic_table.get("concern", []), vocab)
+    semantic, semantic_note = load_semantic(Path(path), semantic_table, cue, concern)
     unknown = sorted({r.topic for r in rules} - set(TOPICS))
     if unknown:
         raise ValueError(f"rules name unknown topics: {', '.join(unknown)}")

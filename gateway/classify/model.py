@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _TOKEN = re.compile(r"[a-z][a-z']*|\d+")
 MAX_TOKENS = 600  # the top of a message says what it is about; the cost stays flat for long ones
@@ -98,10 +99,10 @@ def train(docs: Sequence[tuple[str, str]], min_docs: int = 2, keep: int = 4000, 
     return Model(classes, prior, {f: rows[f] for f in best}, tuple(0.0 for _ in classes))
 
 
-def from_json(data: Mapping[str, object]) -> Model:
-    classes = tuple(str(c) for c in data["classes"])  # type: ignore[union-attr]
-    weights = {str(f): tuple(float(v) for v in row) for f, row in data["weights"].items()}  # type: ignore[union-attr]
-    prior = tuple(float(p) for p in data["prior"])  # type: ignore[union-attr]
+def from_json(data: Mapping[str, Any]) -> Model:
+    classes = tuple(str(c) for c in data["classes"])
+    weights = {str(f): tuple(float(v) for v in row) for f, row in data["weights"].items()}
+    prior = tuple(float(p) for p in data["prior"])
     return Model(classes, prior, weights, tuple(0.0 for _ in classes))
 
 

@@ -53,10 +53,14 @@ def _connection(relay: Relay) -> smtplib.SMTP:
         conn = smtplib.SMTP_SSL(relay.host, relay.port, timeout=30)
     else:
         conn = smtplib.SMTP(relay.host, relay.port, timeout=30)
+    try:
         if relay.tls == "starttls":
             conn.starttls()
-    if relay.username:
-        conn.login(relay.username, relay.password)
+        if relay.username:
+            conn.login(relay.username, relay.password)
+    except Exception:
+        conn.close()
+        raise
     _local.smtp, _local.relay = conn, relay
     return conn
 

@@ -24,7 +24,7 @@ import logging
 import queue as stdlib_queue
 import ssl
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +40,7 @@ from gateway.store.models import RawMessage
 
 log = logging.getLogger("frontdesk.smtp")
 
-MAX_BATCH = 256
+MAX_BATCH = 64  # one intake job each: small enough to finish well inside JOB_TIMEOUT
 DEFAULTS: dict[str, Any] = {
     "max_connections": 200,
     "session_timeout": 60,
@@ -115,7 +115,12 @@ class GroupCommitter:
                     self._pending.put(None)
                     break
                 batch.append(item)
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except Exception:  # never let the one writer thread die: every later sender would hang
+                log.exception("group commit failed")
+                for p in batch:
+                    _resolve(p.future, error=RuntimeError("commit failed"))
 
     def _commit(self, batch: list[_Pending]) -> None:
         now = datetime.now(UTC)
@@ -129,14 +134,29 @@ class GroupCommitter:
         except Exception as exc:  # the store is down or full: every sender in the batch gets a 451
             log.error("store unavailable, %d message(s) refused with 451: %s", len(batch), exc)
             for p in batch:
-                p.future.set_exception(exc)
+                _resolve(p.future, error=exc)
             return
         try:  # before the 250, so a sender's "stored" also means "queued" unless Redis is down
             jobs.enqueue_intake_many(self.services, ids)
         except Exception as exc:  # Redis is transport only: the sweeper re-enqueues from the store
             log.warning("could not enqueue %d stored message(s), the sweeper will: %s", len(ids), exc)
         for p, raw_id in zip(batch, ids, strict=True):
-            p.future.set_result(raw_id)
+            _resolve(p.future, result=raw_id)
+
+
+def _resolve(future: Future[int], *, result: int | None = None, error: BaseException | None = None) -> None:
+    """Answer a waiting sender; one who hung up meanwhile (a cancelled wait) is simply skipped.
+
+    The message is stored either way: a client that vanished before the 250 sends it again, and the
+    copy is recognised as a duplicate.
+    """
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result if result is not None else 0)
+    except InvalidStateError:
+        pass
 
 
 class IntakeHandler:

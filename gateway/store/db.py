@@ -96,12 +96,12 @@ def _serialise_sqlite_writers(engine: Engine, database: Path) -> None:
 def open_store(url: str, *, migrate: bool = True) -> Store:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         if engine.url.database and engine.url.database != ":memory:":
             _serialise_sqlite_writers(engine, Path(engine.url.database))
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
     if migrate:
         upgrade(engine)
     return Store(engine=engine, session=sessionmaker(engine, expire_on_commit=False))

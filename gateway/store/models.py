@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -68,6 +68,7 @@ class RawMessage(Base):
 
 class Case(Base):
     __tablename__ = "case"
+    __table_args__ = (Index("ix_case_queue_status_handler", "queue", "status", "handler_name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     first_message_id: Mapped[int] = mapped_column(Integer, unique=True)  # no FK: raw_message points here
@@ -100,6 +101,7 @@ class Acknowledgement(Base):
     """One row per case at most (unique case_id): the guard behind "exactly one acknowledgement"."""
 
     __tablename__ = "acknowledgement"
+    __table_args__ = (Index("ix_acknowledgement_recipient_created", "recipient", "created_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), unique=True)
     recipient: Mapped[str] = mapped_column(String(320))
