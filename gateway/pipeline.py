@@ -328,13 +328,16 @@ def deliver(services: Services, raw_id: int, *, held: bool = False) -> tuple[str
         try:
             sent = send(config.relay, config.outbox_dir, config.from_address, [ack.recipient], ack.rendered)
         except SendError as exc:
-            with services.store.session() as session, session.begin():
-                session.execute(  # back to pending, unless a bounce (or anything else) moved it on meanwhile
-                    update(Acknowledgement)
-                    .where(Acknowledgement.id == ack.id, Acknowledgement.state == "sending")
-                    .values(state="pending", error=str(exc))
-                )
-            raise
+            if not exc.permanent:
+                with services.store.session() as session, session.begin():
+                    session.execute(  # back to pending, unless a bounce (or anything else) moved it on meanwhile
+                        update(Acknowledgement)
+                        .where(Acknowledgement.id == ack.id, Acknowledgement.state == "sending")
+                        .values(state="pending", error=str(exc))
+                    )
+                raise
+            undeliverable(services, ack, str(exc))  # refused for good: staff see it, the message finishes
+            ack = None
     with services.store.session() as session, session.begin():
         if ack is not None:
             session.execute(  # only from `sending`: a bounce that already landed keeps its `bounced`
@@ -346,6 +349,17 @@ def deliver(services: Services, raw_id: int, *, held: bool = False) -> tuple[str
         session.execute(update(RawMessage).where(RawMessage.id == raw_id, RawMessage.state == "new").values(state="done"))
         routing = session.scalar(select(Routing).where(Routing.raw_message_id == raw_id, Routing.state == "pending"))
     return (routing.queue, routing.id) if routing is not None else None
+
+
+def undeliverable(services: Services, ack: Acknowledgement, error: str) -> None:
+    """The relay refused the acknowledgement for good: flag the case instead of retrying for ever."""
+    with services.store.session() as session, session.begin():
+        session.execute(update(Acknowledgement).where(Acknowledgement.id == ack.id).values(state="failed", error=error[:2000]))
+        case = session.get(Case, ack.case_id)
+        if case is not None:
+            case.flags = [*case.flags, "acknowledgement not delivered"]
+            session.add(CaseEvent(case_id=case.id, kind="not_delivered", detail={"to": ack.recipient, "error": error[:500]}))
+    log.warning("acknowledgement to case id=%d refused by the relay: %s", ack.case_id, error)
 
 
 def process(services: Services, raw_id: int, *, route: bool = True) -> tuple[str, int] | None:

@@ -9,6 +9,7 @@ template with a runaway loop fails with a clear error instead of pinning a worke
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -41,9 +42,22 @@ def plain(value: Any) -> Any:
     raise TypeError(f"templates see plain values only, not {type(value).__name__}")
 
 
+_deadline = threading.local()
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """The sandbox, with the time limit checked on every call a template makes (range(), filters,
+    methods), so nested loops that print nothing are stopped too, not only ones that print."""
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if time.monotonic() > getattr(_deadline, "at", float("inf")):
+            raise RenderError(f"rendering took over {MAX_SECONDS} s")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
 @lru_cache(maxsize=8)
 def environment(root: str, autoescape: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = BoundedSandbox(
         loader=FileSystemLoader(root),
         undefined=StrictUndefined,
         autoescape=autoescape,
@@ -83,6 +97,7 @@ def render_file(root: Path, name: str, context: Mapping[str, Any]) -> str:
 
 def _bounded(chunks: Any, name: str = "template") -> str:
     deadline = time.monotonic() + MAX_SECONDS
+    _deadline.at = deadline
     out: list[str] = []
     size = 0
     try:
@@ -97,6 +112,8 @@ def _bounded(chunks: Any, name: str = "template") -> str:
         raise
     except Exception as exc:  # undefined names, sandbox refusals, errors inside filters
         raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _deadline.at = float("inf")
     return "".join(out)
 
 

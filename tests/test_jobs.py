@@ -81,3 +81,17 @@ def test_the_committer_survives_a_sender_who_hung_up(services: Services) -> None
         committer.close()
     with services.store.session() as session:
         assert session.scalar(select(func.count()).select_from(RawMessage)) == 2  # both stored all the same
+
+
+def test_a_relay_that_refuses_for_good_flags_the_case_instead_of_retrying(services: Services, relay: Relay) -> None:
+    relay.refuse.add("person0@example.com")
+    (raw_id,) = store(services, 1)
+    jobs.enqueue_intake(services, raw_id)
+    drain(services)
+    with services.store.session() as session:
+        ack = session.scalars(select(Acknowledgement)).one()
+        raw = session.get(RawMessage, raw_id)
+        case = session.get(__import__("gateway.store", fromlist=["Case"]).Case, raw.case_id)
+    assert ack.state == "failed" and "refused" in ack.error
+    assert raw.state == "done" and "acknowledgement not delivered" in case.flags
+    assert len(relay.wait_for("complaints-team@example.org")) == 1  # the team still gets the work

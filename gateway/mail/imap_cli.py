@@ -19,7 +19,7 @@ from gateway.jobs import enqueue_intake
 from gateway.mail.imap import OnStored, watch
 from gateway.mail.imap_config import ImapMailbox, imap_mailboxes
 from gateway.services import Services, services_from_config
-from gateway.store import Store, open_store
+from gateway.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,16 @@ def run_watchers(config: Config, store: Store, on_stored: OnStored, stop: thread
 def _command(args: argparse.Namespace) -> int:
     """Without Redis the watchers still store: the sweeper re-enqueues rows that are still new."""
     config = load_config(getattr(args, "config", None))
-    try:
-        services = services_from_config(config)
-    except redis.exceptions.ConnectionError as exc:
-        log.warning("imap: Redis unavailable (%s); storing only, the sweeper will enqueue", exc)
-        run_watchers(config, open_store(config.database_url), lambda raw_id: None)
-        return 0
-    run_watchers(config, services.store, lambda raw_id: enqueue_intake(services, raw_id))
+    # a client that connects on first use: Redis may come and go while the watchers run
+    services = services_from_config(config, redis_client=redis.Redis.from_url(config.redis_url, socket_connect_timeout=2))
+
+    def on_stored(raw_id: int) -> None:
+        try:
+            enqueue_intake(services, raw_id)
+        except redis.exceptions.RedisError as exc:
+            log.warning("imap: raw=%d stored, not enqueued (the sweeper will): %s", raw_id, exc)
+
+    run_watchers(config, services.store, on_stored)
     return 0
 
 

@@ -20,6 +20,14 @@ from urllib.parse import unquote, urlsplit
 class SendError(RuntimeError):
     """The relay refused or could not be reached; the caller keeps the message pending."""
 
+    permanent = False
+
+
+class PermanentSendError(SendError):
+    """The relay refused for good (5xx): trying again would only be refused again."""
+
+    permanent = True
+
 
 @dataclass(frozen=True)
 class Relay:
@@ -85,10 +93,12 @@ def send(relay_url: str, outbox: Path, sender: str, recipients: list[str], messa
             _connection(relay).sendmail(sender, recipients, message)
             return f"relay {relay.host}:{relay.port}"
         except smtplib.SMTPRecipientsRefused as exc:
-            raise SendError(f"relay refused recipients: {exc.recipients}") from exc
+            raise PermanentSendError(f"relay refused recipients: {exc.recipients}") from exc
         except smtplib.SMTPResponseException as exc:
             _drop_connection()
-            if attempt == 2 or 500 <= exc.smtp_code < 600:
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentSendError(f"relay answered {exc.smtp_code} {exc.smtp_error!r}") from exc
+            if attempt == 2:
                 raise SendError(f"relay answered {exc.smtp_code} {exc.smtp_error!r}") from exc
         except (OSError, smtplib.SMTPException) as exc:
             _drop_connection()
