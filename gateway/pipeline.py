@@ -86,10 +86,20 @@ def form_answers(raw: RawMessage, msg: ParsedMessage) -> dict[str, str] | None:
     return {name[len(prefix) :]: value for name, value in msg.headers if name.startswith(prefix)}
 
 
+def dedupe_key(raw: RawMessage) -> str:
+    return raw.message_id[:1000] if raw.message_id else f"sha256:{raw.content_hash}"
+
+
 def find_duplicate(session: Session, raw: RawMessage) -> RawMessage | None:
-    """An earlier stored copy of the same message (delivered twice, or by SMTP and IMAP)."""
+    """Another stored copy of the same message (delivered twice, or by SMTP and IMAP) that came first
+    or already has the case."""
     same = RawMessage.message_id == raw.message_id if raw.message_id else RawMessage.content_hash == raw.content_hash
-    return session.scalar(select(RawMessage).where(same, RawMessage.id < raw.id).order_by(RawMessage.id).limit(1))
+    return session.scalar(
+        select(RawMessage)
+        .where(same, RawMessage.id != raw.id, or_(RawMessage.id < raw.id, RawMessage.case_id.is_not(None)))
+        .order_by(RawMessage.case_id.is_(None), RawMessage.id)
+        .limit(1)
+    )
 
 
 def find_case_for_reply(session: Session, msg: ParsedMessage) -> Case | None:
@@ -126,6 +136,18 @@ def over_sender_limit(session: Session, recipient: str, now: datetime, limit: in
 
 
 def open_case(services: Services, raw_id: int, *, hold_ack: bool = False) -> CaseFacts | None:
+    """Decide everything about one stored message (see `_open_case`); a lost race is decided again.
+
+    Two workers on two copies of one message, or on one message twice, can both get as far as
+    inserting; the database's unique keys let one win, and the other's second look finds its case.
+    """
+    try:
+        return _open_case(services, raw_id, hold_ack=hold_ack)
+    except IntegrityError:
+        return _open_case(services, raw_id, hold_ack=hold_ack)
+
+
+def _open_case(services: Services, raw_id: int, *, hold_ack: bool = False) -> CaseFacts | None:
     """Decide everything about one stored message and commit it; None when no new case was opened.
 
     The acknowledgement is decided here (Case.acknowledge). With `hold_ack` (the worker's path) it
@@ -225,6 +247,7 @@ def _new_case(
     if "data_protection" in (result.topic, *result.secondary):  # the statutory one-month clock starts now
         statutory_by = compute_deadlines(policy, calendar, raw.channel, "data_protection", 1, received).reply_by
     case = Case(
+        dedupe_key=dedupe_key(raw) if raw.source != "form" else None,
         statutory_by=statutory_by,
         first_message_id=raw.id,
         created_at=now,

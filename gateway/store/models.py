@@ -72,6 +72,9 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     first_message_id: Mapped[int] = mapped_column(Integer, unique=True)  # no FK: raw_message points here
+    # the message's Message-ID (else its content hash): two copies racing in two workers cannot both
+    # open a case, whatever order their ids committed in
+    dedupe_key: Mapped[str | None] = mapped_column(String(1000), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     channel: Mapped[str] = mapped_column(String(20))
     topic: Mapped[str] = mapped_column(String(40))
