@@ -29,8 +29,16 @@ def start_smtp(services: Services, **kwargs: object):  # type: ignore[no-untyped
     return controller
 
 
+def warm(services: Services) -> None:
+    """Load the rules (and the semantic model, when installed) before the first message waits for them."""
+    semantic = getattr(services.rules, "semantic", None)
+    if semantic is not None:
+        semantic.warm()
+
+
 def start_workers(services: Services, stop: threading.Event) -> list[threading.Thread]:
     """One worker thread for intake and one per team queue: restricted queues never share a worker."""
+    threading.Thread(target=warm, args=(services,), name="warm", daemon=True).start()
     threads = []
     for names in [[jobs.INTAKE], *[[name] for name in services.config.teams]]:
 
@@ -107,6 +115,8 @@ def run_worker(config: Config, queues: list[str]) -> int:
     services = services_from_config(config)
     jobs.bind(services)
     worker = jobs.make_worker(services, queues)
+    if jobs.INTAKE in queues:
+        warm(services)
     log.info("worker for %s", ", ".join(queues))
     worker.work(with_scheduler=False, logging_level="WARNING")
     return 0
