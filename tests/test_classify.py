@@ -297,3 +297,30 @@ def test_semantic_vote_catches_a_paraphrase_and_runs_only_when_needed(rules: Rul
         texts = ["hello world", NEIGHBOUR_ALONE, "Can I book the hall for Saturday?"]
         st = importlib.import_module("sentence_transformers").SentenceTransformer(str(model_dir()), device="cpu")
         assert float((Encoder(max_tokens=256).encode(texts) * st.encode(texts)).sum(axis=1).min()) > 0.9999
+
+
+# Word families added after heldout3, each checked by a paraphrase that is in no labelled set (rules alone).
+FAMILIES = [
+    ("safeguarding", "Can you tell me when the exam results come out? If I've failed there's no point in living. "
+                     "I've written notes for my dad and my sister already."),
+    ("safeguarding", "Please cancel my membership renewal and don't post anything to the house. "
+                     "My husband has hit me before and the children are frightened of him."),
+    ("safeguarding", "My uncle is a member. His flat is full of old bags and rubbish, he's barely eating "
+                     "and not taking his heart tablets, and he lives alone."),
+    ("safeguarding", "A coach at our previous club was found messaging some of the juniors on a fake profile; it was hushed up."),
+    ("safeguarding", "My neighbour has dementia. A man keeps taking her to the bank and she signed some papers about the "
+                     "house; she doesn't know what she signed."),
+    ("abusive", "Lovely house, Tom. The green front door looks smart. You always leave the back gate open."),
+    ("abusive", "Give my regards to your husband and your little boys. It would be a shame if anything were to happen."),
+    ("abusive", "Whoever turned down my appeal deserves a beating. I know who sits on that panel. Tick tock."),
+    ("abusive", "Shame about all that old timber in your office. Be awful if the whole place had a fire one night."),
+    ("accessibility_request", "Membership number 55012. Please send all my letters in Polish from now on."),
+    ("general_enquiry", "My neighbour's son is worried he'll fail; nobody will find him a place on the course, "
+                        "is there a waiting list?"),
+]
+
+
+@pytest.mark.parametrize(("topic", "body"), FAMILIES)
+def test_wording_families(rules: RuleSet, topic: str, body: str) -> None:
+    got = decide(dataclasses.replace(rules, semantic=None), body)
+    assert got.topic == topic, got.reasons
