@@ -190,9 +190,11 @@ def main() -> None:
         print(f"run {run + 1}: bare {bare[-1]:.0f}/s, gateway {rate:.0f}/s, "
               f"ack latency p50 {p50s[-1]:.2f} s p99 {p99s[-1]:.2f} s, acknowledged {drained[-1]}", flush=True)
     b, g = statistics.median(bare), statistics.median(gateway)
+    db = f" --database-url {args.database_url}" if args.database_url else ""
     print(f"\ncommand: .venv/bin/python bench/smtp_throughput.py --messages {args.messages} --sessions {args.sessions} "
-          f"--runs {args.runs} --workers {args.workers} --worker-nice {args.worker_nice}")
-    print(f"messages: {args.messages} x {args.size} bytes over {args.sessions} sessions (Postfix smtp-source), median of {args.runs}")
+          f"--runs {args.runs} --workers {args.workers} --worker-nice {args.worker_nice}{db}")
+    print(f"messages: {args.messages} x {args.size} bytes over {args.sessions} sessions (Postfix smtp-source), "
+          f"median of {args.runs}")
     print(f"bare aiosmtpd sink:        {b:8.0f} accepted/s")
     store = "PostgreSQL" if args.database_url else "SQLite WAL synchronous=FULL"
     print(f"frontdesk (durable, {store}): {g:8.0f} accepted/s")
