@@ -9,8 +9,9 @@
       -> route                      queue/routing.toml: topic -> team queue
       -> assign                     gateway/assign.py: handler, absences
       -> deadlines                  gateway/policy: working days, the organisation's nation
-      -> acknowledgement rendered   gateway/acknowledge.py, stored as pending in the same commit
-    then deliver: send the acknowledgement once, hand the routed work to the team's RQ queue.
+      -> acknowledgement rendered   gateway/acknowledge.py, held in the same commit (worker path)
+    then deliver                    gateway/delivery.py: send the acknowledgement once, mark the
+                                    message done, hand the routed work to the team's RQ queue
 
 `open_case` only touches the store and is idempotent (the case is unique per first message, the
 acknowledgement unique per case), so a job run twice, or killed half-way, ends in the same state.
@@ -27,14 +28,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway import acknowledge, jobs
-from gateway.assign import assign, cached_absences, current_assignment
+from gateway import jobs
+from gateway.assign import assign, cached_absences
 from gateway.bounces import link_bounce
 from gateway.classify import Classification, classify
-from gateway.config import Handler
+from gateway.delivery import deliver, render_acknowledgement
 from gateway.hygiene import automatic_reasons
 from gateway.intake import accept
-from gateway.mail.outbound import SendError, send
 from gateway.mail.parse import ParsedMessage, parse
 from gateway.policy.calendar import local
 from gateway.policy.presets import compute_deadlines
@@ -290,101 +290,6 @@ def _new_case(
     return case
 
 
-def take_acknowledgement(services: Services, raw_id: int) -> Acknowledgement | None:
-    """Exactly one acknowledgement per case: the first worker here renders it and holds it (`sending`).
-
-    The row is unique per case, so a second worker racing on the same case fails to insert and
-    sends nothing; a `pending` one (left by a failed send) is claimed with a conditional update.
-    """
-    try:
-        with services.store.session() as session, session.begin():
-            raw = session.get(RawMessage, raw_id)
-            case = session.get(Case, raw.case_id) if raw is not None and raw.case_id else None
-            if raw is None or case is None or not case.acknowledge or case.first_message_id != raw.id:
-                return None
-            ack = session.scalar(select(Acknowledgement).where(Acknowledgement.case_id == case.id))
-            if ack is not None:
-                claimed = session.execute(
-                    update(Acknowledgement)
-                    .where(Acknowledgement.id == ack.id, Acknowledgement.state == "pending")
-                    .values(state="sending", claimed_at=datetime.now(UTC), attempts=Acknowledgement.attempts + 1)
-                ).rowcount
-                return ack if claimed else None
-            ack = render_acknowledgement(services, session, case, raw)
-            ack.state, ack.claimed_at, ack.attempts = "sending", datetime.now(UTC), 1
-            session.add(ack)
-            return ack
-    except IntegrityError:
-        return None
-
-
-def held_acknowledgement(services: Services, raw_id: int) -> Acknowledgement | None:
-    with services.store.session() as session:
-        return session.scalar(
-            select(Acknowledgement)
-            .join(Case, Case.id == Acknowledgement.case_id)
-            .where(Case.first_message_id == raw_id, Acknowledgement.state == "sending")
-        )
-
-
-def render_acknowledgement(
-    services: Services, session: Session, case: Case, raw: RawMessage, msg: ParsedMessage | None = None
-) -> Acknowledgement:
-    received = raw.received_at if raw.received_at.tzinfo else raw.received_at.replace(tzinfo=UTC)
-    absences = cached_absences(services.config.queue_dir, services.cache)
-    handler = Handler(case.handler_name, case.handler_role, case.handler_email)
-    who = current_assignment(handler, absences, local(services.policy[1], received).date())
-    policy, calendar = services.policy
-    due = compute_deadlines(policy, calendar, case.channel, case.topic, case.stage, received)
-    return acknowledge.build(services, case, raw, msg or parse(raw.raw), who, due)
-
-
-def deliver(services: Services, raw_id: int, *, held: bool = False) -> tuple[str, int] | None:
-    """After open_case: send the acknowledgement once, mark the message done, hand the work to its team.
-
-    `held` says open_case just created the acknowledgement held for this caller.
-    """
-    config = services.config
-    ack = held_acknowledgement(services, raw_id) if held else take_acknowledgement(services, raw_id)
-    sent = None
-    if ack is not None:
-        try:
-            sent = send(config.relay, config.outbox_dir, config.from_address, [ack.recipient], ack.rendered)
-        except SendError as exc:
-            if not exc.permanent:
-                with services.store.session() as session, session.begin():
-                    session.execute(  # back to pending, unless a bounce (or anything else) moved it on meanwhile
-                        update(Acknowledgement)
-                        .where(Acknowledgement.id == ack.id, Acknowledgement.state == "sending")
-                        .values(state="pending", error=str(exc))
-                    )
-                raise
-            undeliverable(services, ack, str(exc))  # refused for good: staff see it, the message finishes
-            ack = None
-    with services.store.session() as session, session.begin():
-        if ack is not None:
-            session.execute(  # only from `sending`: a bounce that already landed keeps its `bounced`
-                update(Acknowledgement)
-                .where(Acknowledgement.id == ack.id, Acknowledgement.state == "sending")
-                .values(state="sent", sent_at=datetime.now(UTC), error="")
-            )
-            session.add(CaseEvent(case_id=ack.case_id, kind="acknowledged", detail={"to": ack.recipient, "via": sent}))
-        session.execute(update(RawMessage).where(RawMessage.id == raw_id, RawMessage.state == "new").values(state="done"))
-        routing = session.scalar(select(Routing).where(Routing.raw_message_id == raw_id, Routing.state == "pending"))
-    return (routing.queue, routing.id) if routing is not None else None
-
-
-def undeliverable(services: Services, ack: Acknowledgement, error: str) -> None:
-    """The relay refused the acknowledgement for good: flag the case instead of retrying for ever."""
-    with services.store.session() as session, session.begin():
-        session.execute(update(Acknowledgement).where(Acknowledgement.id == ack.id).values(state="failed", error=error[:2000]))
-        case = session.get(Case, ack.case_id)
-        if case is not None:
-            case.flags = [*case.flags, "acknowledgement not delivered"]
-            session.add(CaseEvent(case_id=case.id, kind="not_delivered", detail={"to": ack.recipient, "error": error[:500]}))
-    log.warning("acknowledgement to case id=%d refused by the relay: %s", ack.case_id, error)
-
-
 def process(services: Services, raw_id: int, *, route: bool = True) -> tuple[str, int] | None:
     """The intake job for one message: open the case (or join one), then deliver; one log line.
 
@@ -446,21 +351,3 @@ def form_mailbox(services: Services) -> str:
         return str(configured)
     boxes = [m.address for m in services.config.mailboxes if m.queue == "complaints"]
     return boxes[0] if boxes else services.config.mailboxes[0].address
-
-
-def stale_messages(services: Services, older_than: timedelta, limit: int = 500) -> list[int]:
-    """Stored messages whose processing has not finished: the sweeper re-enqueues these."""
-    cutoff = datetime.now(UTC) - older_than
-    with services.store.session() as session:
-        return list(
-            session.scalars(
-                select(RawMessage.id)
-                .where(
-                    RawMessage.state == "new",
-                    or_(RawMessage.enqueued_at.is_(None), RawMessage.enqueued_at < cutoff),
-                    RawMessage.received_at < cutoff,
-                )
-                .order_by(RawMessage.id)
-                .limit(limit)
-            )
-        )

@@ -12,10 +12,9 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from gateway import jobs, notices
-from gateway.pipeline import stale_messages
 from gateway.services import Services
 from gateway.store import Acknowledgement, RawMessage, Routing
 
@@ -65,6 +64,24 @@ def sweep(services: Services, stale: timedelta, lost_after: timedelta | None = N
     if again:
         log.info("sweeper enqueued %d item(s) again", again)
     return again
+
+
+def stale_messages(services: Services, older_than: timedelta, limit: int = 500) -> list[int]:
+    """Stored messages whose processing has not finished: the sweeper re-enqueues these."""
+    cutoff = datetime.now(UTC) - older_than
+    with services.store.session() as session:
+        return list(
+            session.scalars(
+                select(RawMessage.id)
+                .where(
+                    RawMessage.state == "new",
+                    or_(RawMessage.enqueued_at.is_(None), RawMessage.enqueued_at < cutoff),
+                    RawMessage.received_at < cutoff,
+                )
+                .order_by(RawMessage.id)
+                .limit(limit)
+            )
+        )
 
 
 def within(item: int, ranges: list[tuple[int, int]]) -> bool:
