@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gateway.classify.corpus import ROOT, Item, judge, line, read_items
 from gateway.classify.decide import RuleSet, load_rules
 from gateway.classify.embed import MAX_TOKENS, Encoder, model_version
 from gateway.classify.evaluate import Report
 from gateway.classify.semantic import INDEX, Index, Semantic
-from gateway.classify.train import ROOT, Item, judge, line, read_items
 
 DEFAULT = [ROOT / "tests" / name for name in ("classify_devset", "classify_heldout", "classify_heldout2", "classify_heldout3")]
 

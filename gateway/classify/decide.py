@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from gateway.classify.machine import machine_evidence
-from gateway.classify.model import Model, load_model, vote
 from gateway.classify.rules import Evidence, Rule, compile_words, read_rule_files
 from gateway.classify.semantic import Semantic, load_semantic
 from gateway.mail.parse import ParsedMessage
@@ -57,10 +56,6 @@ class RuleSet:
     no_acknowledgement: frozenset[str]
     yields: list[tuple[str, str, float]] = field(default_factory=list)
     max_chars: int = 20000
-    model: Model | None = None  # the statistical second opinion (model.py), None when not shipped
-    model_topics: frozenset[str] = frozenset()
-    model_least: float = 1.0  # the probability the model needs before it votes
-    model_weight: float = 0.0  # what its vote adds: kept below every threshold, so it only tips
     semantic: Semantic | None = None  # similarity to labelled examples (semantic.py), None when off or not installed
     semantic_note: str = ""  # why it is off, for ``classify eval`` to print
 
@@ -80,7 +75,6 @@ def load_rules(path: Path | None = None) -> RuleSet:
 
         path = data_path("queue") / "rules"
     rules, table, vocab = read_rule_files(Path(path))
-    model_table = table.get("model", {})
     semantic_table = table.get("semantic", {})
     cue = compile_words(semantic_table.get("cue", []), vocab)
     concern = compile_words(semantic_table.get("concern", []), vocab)
@@ -101,10 +95,6 @@ def load_rules(path: Path | None = None) -> RuleSet:
         no_acknowledgement=frozenset(table.get("no_acknowledgement", ["automatic", "abusive"])),
         yields=[(str(a), str(b), float(n)) for a, b, n in table.get("yields", [])],
         max_chars=int(table.get("max_chars", 20000)),
-        model=load_model(Path(path) / str(model_table.get("file", "model.json"))) if model_table else None,
-        model_topics=frozenset(model_table.get("topics", [])),
-        model_least=float(model_table.get("least", 1.0)),
-        model_weight=float(model_table.get("weight", 0.0)),
         semantic=semantic,
         semantic_note=semantic_note,
     )
@@ -151,10 +141,6 @@ def classify(msg: ParsedMessage, *, channel: str = "email", form: Mapping[str, s
             continue
         scores[rule.topic] = round(scores[rule.topic] + rule.weight, 2)
         found[rule.topic].append(f"{rule.topic} {rule.weight:+g} {rule.name}: {'; '.join(matched)}")
-    opinion = vote(rules.model, ev.text, rules.model_topics, rules.model_least) if rules.model else None
-    if opinion is not None:
-        scores[opinion[0]] = round(scores[opinion[0]] + rules.model_weight, 2)
-        found[opinion[0]].append(f"{opinion[0]} {rules.model_weight:+g} model: {opinion[0]} {opinion[1]:.2f}")
     topic, why = _machine(scores, rules, bool(strong), bool(weak)) or _primary(scores, rules)
     if rules.semantic is not None and not strong and _semantic(ev.text, topic, why, scores, found, rules, rules.semantic):
         topic, why = _machine(scores, rules, False, bool(weak)) or _primary(scores, rules)
