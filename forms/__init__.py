@@ -65,7 +65,9 @@ def create_app(
     submit = test_config.pop("FRONTDESK_SUBMIT", default_submit)
     app.config.update(test_config)
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
 
     catalogue = load_catalogue(web_root / "text", settings.language)
     state = WebState(

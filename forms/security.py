@@ -109,7 +109,7 @@ def init_security(app: Flask, limiter: RateLimiter) -> None:
         if limiter.hit(request.remote_addr or "unknown", client) > limiter.limit:
             raise TooManyRequests()
 
-    @app.errorhandler(CSRFError)
+    @app.errorhandler(CSRFError)  # type: ignore[type-var]
     def csrf_failed(error: CSRFError) -> Response | tuple[object, int]:
         reshow: dict[str, CsrfReshow] = current_app.extensions.get("frontdesk.csrf_reshow", {})
         view = reshow.get(request.endpoint or "")

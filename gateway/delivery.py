@@ -24,6 +24,7 @@ from gateway.policy.calendar import local
 from gateway.policy.presets import compute_deadlines
 from gateway.services import Services
 from gateway.store import Acknowledgement, Case, CaseEvent, RawMessage, Routing
+from gateway.store.db import rowcount
 
 log = logging.getLogger("frontdesk.delivery")
 
@@ -42,11 +43,11 @@ def take_acknowledgement(services: Services, raw_id: int) -> Acknowledgement | N
                 return None
             ack = session.scalar(select(Acknowledgement).where(Acknowledgement.case_id == case.id))
             if ack is not None:
-                claimed = session.execute(
+                claimed = rowcount(session.execute(
                     update(Acknowledgement)
                     .where(Acknowledgement.id == ack.id, Acknowledgement.state == "pending")
                     .values(state="sending", claimed_at=datetime.now(UTC), attempts=Acknowledgement.attempts + 1)
-                ).rowcount
+                ))
                 return ack if claimed else None
             ack = render_acknowledgement(services, session, case, raw)
             ack.state, ack.claimed_at, ack.attempts = "sending", datetime.now(UTC), 1

@@ -18,21 +18,33 @@ from gateway.acknowledge import CHANNEL_LABELS, TOPIC_LABELS, domain_of, one_lin
 from gateway.mail.outbound import normalise_line_endings, send
 from gateway.services import Services
 from gateway.store import Acknowledgement, Case, CaseEvent, RawMessage, Routing
+from gateway.store.db import rowcount
 from gateway.templating import long_date, render_file
 
 log = logging.getLogger("frontdesk.routing")
 
 
+def acknowledgement_line(case: Case, ack: Acknowledgement | None) -> str:
+    """What the team needs to know about the acknowledgement, in one line."""
+    if ack is None:
+        return "none: " + "; ".join(case.no_ack_reasons)
+    if ack.state == "sent":
+        return f"sent to {ack.recipient}"
+    due = long_date(case.acknowledge_by) if case.acknowledge_by else "now"
+    return f"{ack.state}, due by {due}"
+
+
 def deliver_to_team(services: Services, routing_id: int) -> bool:
     config = services.config
     with services.store.session() as session, session.begin():
-        claimed = session.execute(  # one team mail per item, however many jobs carry it
-            update(Routing).where(Routing.id == routing_id, Routing.state == "pending").values(state="sending")
-        ).rowcount
+        claimed = rowcount(  # one team mail per item, however many jobs carry it
+            session.execute(update(Routing).where(Routing.id == routing_id, Routing.state == "pending").values(state="sending"))
+        )
     if not claimed:
         return False
     with services.store.session() as session:
         item = session.get(Routing, routing_id)
+        assert item is not None  # claimed a moment ago
         case = session.get(Case, item.case_id)
         raw = session.get(RawMessage, item.raw_message_id)
         ack = session.scalar(select(Acknowledgement).where(Acknowledgement.case_id == item.case_id))
@@ -51,7 +63,7 @@ def deliver_to_team(services: Services, routing_id: int) -> bool:
         "subject": one_line(case.subject),
         "handler_name": case.handler_name,
         "handler_role": case.handler_role,
-        "acknowledgement": ("due by " + long_date(case.acknowledge_by)) if ack else "none: " + "; ".join(case.no_ack_reasons),
+        "acknowledgement": acknowledgement_line(case, ack),
         "reply_by_long": long_date(case.reply_by) if case.reply_by else "",
         "statutory_by_long": long_date(case.statutory_by) if case.statutory_by else "",
         "reasons": list(case.reasons),

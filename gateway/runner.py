@@ -46,7 +46,11 @@ def start_workers(services: Services, stop: threading.Event) -> list[threading.T
             worker = jobs.make_worker(services, names, in_thread=True)
             # RQ stops on signals, which only the main thread gets: ask it to stop after its current
             # job; a thread still blocked waiting for work simply ends with the process
-            threading.Thread(target=lambda: (stop.wait(), setattr(worker, "_stop_requested", True)), daemon=True).start()
+            def stop_after_current_job() -> None:
+                stop.wait()
+                worker._stop_requested = True
+
+            threading.Thread(target=stop_after_current_job, daemon=True).start()
             worker.work(with_scheduler=False, logging_level="WARNING")
 
         threads.append(supervise_thread(f"worker-{'+'.join(names)}", work, stop))

@@ -67,3 +67,9 @@ def test_docker_compose_file_is_valid() -> None:
     assert out.returncode == 0, out.stderr
     for service in ("redis", "postgres", "gateway", "web", "sweeper", "worker-intake", "worker-safeguarding", "mailcatcher"):
         assert f"  {service}:" in out.stdout
+
+
+def test_the_code_is_lint_clean() -> None:
+    """ruff with the project's rules (B, E, F, I, UP, W, A: A005 also guards the `queue` name)."""
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(ROOT)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -10,6 +10,7 @@ import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -27,6 +28,11 @@ class Store:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE touched: how a conditional update tells whether this worker won the claim."""
+    return int(result.rowcount)
 
 
 def normalise_url(url: str) -> str:
