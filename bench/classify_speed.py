@@ -1,12 +1,10 @@
 """How long the whole classification step takes per message, against a baseline from the same run.
 
 The step is what the pipeline pays per message: ``parse`` (the lead's parser), then ``classify``
-(hygiene, every rule, the decision). The baseline is the standard library's ``email`` parser alone
-on the same bytes, so the ratio shows what the rules add on top of reading the mail at all.
-When the semantic vote is installed and enabled, the step includes it (the model is loaded before
-timing, as a worker does at start), and the bench says on what share of messages the model ran;
-``--rules-only`` times the same step without it, ``--threads N`` gives torch N threads.
-Run: .venv/bin/python bench/classify_speed.py [DEVSET] [--rounds N] [--rules-only] [--threads N]
+(hygiene, every rule, the topic model, the decision). The baseline is the standard library's ``email``
+parser alone on the same bytes, so the ratio shows what classification adds on top of reading the
+mail at all; the rules alone (topic model off) are timed too, to show what the model costs.
+Run: .venv/bin/python bench/classify_speed.py [FOLDER] [--rounds N]
 """
 
 from __future__ import annotations
@@ -53,24 +51,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("folder", nargs="?", type=Path, default=ROOT / "tests" / "classify_devset")
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--rules-only", action="store_true", help="leave the semantic vote out")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the semantic model")
     args = parser.parse_args()
     messages = [p.read_bytes() for p in sorted(args.folder.glob("*/*.eml"))]
     started = time.perf_counter()
     rules = load_rules()
     load_ms = (time.perf_counter() - started) * 1000
-    if args.rules_only:
-        rules = dataclasses.replace(rules, semantic=None, semantic_note="left out (--rules-only)")
-    if rules.semantic is not None:
-        started = time.perf_counter()
-        rules.semantic.warm()
-        import torch
-
-        torch.set_num_threads(args.threads)
-        print(f"semantic model loaded in {(time.perf_counter() - started) * 1000:.0f} ms, torch threads {args.threads}")
-    else:
-        print(f"semantic vote: {rules.semantic_note}")
+    rules_only = dataclasses.replace(rules, model=None)
+    terms = len(rules.model.idf) if rules.model else 0
 
     def baseline(raw: bytes) -> object:
         return email.message_from_bytes(raw, policy=email.policy.default).get_body()
@@ -78,17 +65,17 @@ def main() -> int:
     def step(raw: bytes) -> object:
         return classify(parse(raw), channel="email", form=None, rules=rules)
 
+    def step_rules_only(raw: bytes) -> object:
+        return classify(parse(raw), channel="email", form=None, rules=rules_only)
+
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"{len(messages)} messages from {args.folder}, {args.rounds} rounds; rules loaded once in {load_ms:.1f} ms "
-          f"({len(rules.rules)} rules)")
+    print(f"{len(messages)} messages from {args.folder}, {args.rounds} rounds; rules and topic model ({terms} terms) "
+          f"loaded once in {load_ms:.1f} ms ({len(rules.rules)} rules)")
     base_median, base_p99 = summary("baseline: email parsing alone", timings(messages, baseline, args.rounds))
     summary("parse() alone", timings(messages, parse, args.rounds))
+    summary("parse() + classify(), model off", timings(messages, step_rules_only, args.rounds))
     median, p99 = summary("parse() + classify() (the step)", timings(messages, step, args.rounds))
     print(f"ratio to baseline: median {median / base_median:.1f}x   p99 {p99 / base_p99:.1f}x")
-    if rules.semantic is not None:
-        classified = (args.rounds + 1) * len(messages)  # the warm-up round too
-        print(f"semantic model ran on {rules.semantic.runs} of {classified} classifications "
-              f"({rules.semantic.runs / classified:.0%})")
     ok = median < 5 and p99 < 50
     print(f"target median < 5 ms and p99 < 50 ms: {'met' if ok else 'NOT met'}")
     return 0 if ok else 1

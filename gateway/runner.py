@@ -30,10 +30,8 @@ def start_smtp(services: Services, **kwargs: object):  # type: ignore[no-untyped
 
 
 def warm(services: Services) -> None:
-    """Load the rules (and the semantic model, when installed) before the first message waits for them."""
-    semantic = getattr(services.rules, "semantic", None)
-    if semantic is not None:
-        semantic.warm()
+    """Load the rules and the topic model (about a second) before the first message waits for them."""
+    services.rules  # noqa: B018 (a cached property: reading it loads)
 
 
 def start_workers(services: Services, stop: threading.Event) -> list[threading.Thread]:

