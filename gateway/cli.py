@@ -69,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"frontdesk: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command in ("run", "web", "worker"):  # the commands that classify: a broken rule or model says so now
+        from gateway.classify import load_rules
+
+        try:
+            load_rules()
+        except (ValueError, OSError) as exc:
+            print(f"frontdesk: topic rules error: {exc}", file=sys.stderr)
+            return 2
     from gateway import runner
 
     if args.command == "run":

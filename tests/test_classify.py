@@ -42,8 +42,25 @@ def decide(rules: RuleSet, body: str, **kwargs: str) -> Classification:
     return classify(parse(message(body, **kwargs)), channel="email", form=None, rules=rules)
 
 
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped rule folder (TOML files only) for a test to change."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for path in (Path(__file__).resolve().parent.parent / "queue" / "rules").glob("*.toml"):
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
 def test_bar_on_dev_set(rules: RuleSet) -> None:
-    report = evaluate(DEVSET, rules)
+    """Judged with a topic model trained on every other labelled set: the shipped one has read the dev set."""
+    from gateway.classify.corpus import labelled_sets, read_items
+    from gateway.classify.train import fit
+
+    others = [s for s in labelled_sets() if s.name != DEVSET.name]
+    assert len(others) >= 5
+    unseen = dataclasses.replace(rules, model=fit(read_items(others, rules.max_chars)))
+    report = evaluate(DEVSET, unseen)
     assert len(report.cases) >= 200
     precision, recall, _, _ = report.per_topic()["safeguarding"]
     assert recall >= 0.97 and precision >= 0.85
@@ -349,6 +366,7 @@ def test_model_recognises_a_machine_without_its_headers(rules: RuleSet, body: st
     assert classify(parse(message(body)), channel="webform", form={"about": "question"}, rules=rules).topic != "automatic"
 
 
+# A guard on the model's machine vote (it must not reach a person who writes about machine mail).
 @pytest.mark.parametrize("body", [
     "I got your automatic confirmation email saying my booking was confirmed, but the session was full when I "
     "arrived. Third time now. Can someone sort it out?",
@@ -403,37 +421,80 @@ def test_stored_model_is_what_scikit_learn_trained(tmp_path: Path) -> None:
         assert max(abs(got[t] - p) for t, p in zip(clf.classes_, want, strict=True)) < 2e-3
 
 
-def test_broken_model_file_is_a_clear_error(tmp_path: Path) -> None:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    shipped = Path(__file__).resolve().parent.parent / "queue" / "rules"
-    for path in shipped.glob("*.toml"):
-        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    (folder / "model.json").write_text('{"topics": ["complaint"], "bias": [0.1, 0.2], "terms": {}}', encoding="utf-8")
+def test_broken_model_file_is_a_clear_error(rules_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (rules_copy / "model.json").write_text('{"topics": ["complaint"], "bias": [0.1, 0.2], "terms": {}}', encoding="utf-8")
     with pytest.raises(ValueError, match=r"model\.json: every row needs one weight per topic"):
-        load_rules(folder)
-    (folder / "model.json").unlink()
+        load_rules(rules_copy)
+    (rules_copy / "model.json").unlink()
     with pytest.raises(ValueError, match=r"model\.json is missing"):
-        load_rules(folder)
+        load_rules(rules_copy)
+    from gateway.classify.cli import main
+
+    assert main(["classify", "explain", str(DEVSET / "compliment" / "comm_r2_001.eml"), "--rules", str(rules_copy)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("frontdesk: topic rules error: ") and "model.json is missing" in err[0]
 
 
-def test_eval_says_when_the_model_is_off(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    shipped = Path(__file__).resolve().parent.parent / "queue" / "rules"
-    for path in shipped.glob("*.toml"):
-        text = path.read_text(encoding="utf-8")
-        if path.name == "decision.toml":
-            text = text.replace("[decision.model]\nenabled = true", "[decision.model]\nenabled = false")
-        (folder / path.name).write_text(text, encoding="utf-8")
-    args = argparse.Namespace(folder=DEVSET / "compliment", rules=folder)
+def test_train_rebuilds_a_missing_model_and_never_tests_on_what_it_read(rules_copy: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.classify.train import main
+
+    heldout = DEVSET.parent / "classify_heldout"
+    assert main([str(DEVSET), str(heldout), "--rules", str(rules_copy), "--test", str(heldout), "--save"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("400 messages in 1 sets")  # the tested folder left out of training
+    model = load_rules(rules_copy).model
+    assert model is not None and "classify_heldout" not in model.made_by and "classify_devset" in model.made_by
+
+
+def test_eval_says_when_the_model_is_off(rules_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    decision = rules_copy / "decision.toml"
+    text = decision.read_text(encoding="utf-8")
+    decision.write_text(text.replace("[decision.model]\nenabled = true", "[decision.model]\nenabled = false"), encoding="utf-8")
     from gateway.classify.cli import run_eval
 
-    run_eval(args)
-    first = capsys.readouterr().out.splitlines()[0]
-    assert first.startswith("warning: topic model off")
+    run_eval(argparse.Namespace(folder=DEVSET / "compliment", rules=rules_copy))
+    assert capsys.readouterr().out.splitlines()[0].startswith("warning: topic model off")
     run_eval(argparse.Namespace(folder=DEVSET / "compliment", rules=None))
     assert capsys.readouterr().out.splitlines()[0].startswith("topic model: python -m gateway.classify.train --save")
+
+
+@pytest.mark.parametrize("body", [
+    "Please cancel my direct debit for the gym membership from next month. I've decided to end my life this weekend.",
+    "Can I get a copy of my exam certificate? I'm thinking of killing myself, there's no point any more.",
+    "Please update my address. My husband beats me and I've had to leave with the kids.",
+])
+def test_harm_named_outright_wins_inside_any_other_topic(rules: RuleSet, body: str) -> None:
+    got = decide(rules, body)
+    assert got.topic == "safeguarding" and got.acknowledge
+
+
+@pytest.mark.parametrize("body", [
+    "Please stop calling me at work about the renewal. If it happens again I'll report you to the ombudsman.",
+    "Your receptionist was rude and dismissive to my mother. She needs retraining, and I expect an apology.",
+    "Shame on you all. You should be ashamed of how you treated my mum at the day centre last week.",
+    "This is the fourth time I've chased my refund. If I don't hear by Friday my solicitor will be in touch.",
+])
+def test_a_firm_complaint_is_answered_not_sent_to_the_line_manager(rules: RuleSet, body: str) -> None:
+    """The model may make a threat count; on its own it must be sure before anger is filed as abuse."""
+    got = decide(rules, body)
+    assert got.topic != "abusive" and "abusive" not in got.secondary and got.acknowledge
+
+
+def test_a_concern_from_a_no_reply_system_is_not_filed_as_a_machine(rules: RuleSet) -> None:
+    """A voicemail-to-email system posting to an ordinary mailbox: its footer is machine wording, the words a person's."""
+    body = ("New voicemail from 07700 900456. Transcript: hi it's about the little boy next door he's been left on his "
+            "own since friday I can hear him crying at night and nobody answers the door\n\n"
+            "This message was generated automatically. Please do not reply to this email.")
+    got = decide(rules, body, sender="noreply@voicemail.example.net")
+    assert got.topic == "safeguarding" and not got.acknowledge  # the officer gets it; the system gets no reply
+
+
+def test_a_receipt_on_a_relay_mailbox_from_an_ordinary_sender_is_a_machine(rules: RuleSet) -> None:
+    """Only a system sender on voicemail@, post@ or social@ means 'relayed'; a receipt from an ordinary address is a receipt."""
+    body = HEADERLESS_MACHINES[0]
+    got = classify(parse(message(body, sender="payments@riverside-leisure.example")), channel="post", form=None, rules=rules)
+    assert got.topic == "automatic" and not got.acknowledge
 
 
 # Word families added after heldout3, each checked by a paraphrase that is in no labelled set.
@@ -461,3 +522,5 @@ FAMILIES = [
 def test_wording_families(rules: RuleSet, topic: str, body: str) -> None:
     got = decide(rules, body)
     assert got.topic == topic, got.reasons
+    # the family itself matched: a broken word list must not hide behind the model
+    assert any(r.startswith(f"{topic} +") and " model: " not in r for r in got.reasons), got.reasons

@@ -33,10 +33,21 @@ def register(subparsers: Any) -> None:
     ex.set_defaults(func=run_explain)
 
 
+def rules_or_error(folder: Path | None) -> RuleSet | None:
+    """The rules, or None after one line on stderr saying what is wrong with them (the caller exits 2)."""
+    try:
+        return load_rules(folder)
+    except (ValueError, OSError) as exc:
+        print(f"frontdesk: topic rules error: {exc}", file=sys.stderr)
+        return None
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from gateway.classify.evaluate import evaluate, format_report
 
-    rules = load_rules(args.rules)
+    rules = rules_or_error(args.rules)
+    if rules is None:
+        return 2
     # one line, first: figures of the rules alone must not pass for figures of the product's decision
     print(f"topic model: {rules.model.made_by}" if rules.model else "warning: topic model off ([decision.model]): rules only")
     print(format_report(evaluate(args.folder, rules)))
@@ -59,7 +70,9 @@ def explain_one(path: Path, rules: RuleSet, channel: str, form: dict[str, str]) 
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    rules = load_rules(args.rules)
+    rules = rules_or_error(args.rules)
+    if rules is None:
+        return 2
     form = dict(item.split("=", 1) for item in args.form if "=" in item)
     for path in args.files:
         row = explain_one(path, rules, args.channel, form)

@@ -36,6 +36,7 @@ PERSON_CHANNELS = frozenset({"webform"})
 # scanner, a social-media relay): a system's address there says nothing about who wrote the words, so it
 # silences the acknowledgement (reply by the person's own channel) but does not lower the bar for "automatic".
 RELAY_CHANNELS = frozenset({"voicemail", "post", "social"})
+CONCERNS = ("safeguarding", "abusive")
 _SPACES = re.compile(r"\s+")
 WEAK_MACHINE = "sent from a no-reply/machine address: reply by the person's own channel"
 
@@ -63,8 +64,10 @@ class RuleSet:
     yields: list[tuple[str, str, float]] = field(default_factory=list)
     max_chars: int = 20000
     model: TextModel | None = None  # topic probabilities from words (model.py); None when off
-    model_weight: float = 0.0  # what a probability of 1.0 adds to its topic's score
+    model_weight: float = 4.0  # what a probability of 1.0 adds to its topic's score
     model_skip: frozenset[str] = frozenset({"automatic"})  # topics the model never adds to a person's message
+    model_support: frozenset[str] = frozenset()  # topics the model adds to only when one of their rules matched...
+    model_alone: float = 1.0  # ...or its own probability for them is at least this
     model_machine: float = 1.0  # the model's own "automatic" probability that counts as machine wording (1.0: never)
 
     def needs(self, topic: str, secondary: bool = False, primary: str = "") -> float:
@@ -76,8 +79,11 @@ class RuleSet:
         return table.get(topic, table.get("default", 1.0))
 
 
-def load_rules(path: Path | None = None) -> RuleSet:
-    """Read the rule folder (default: the shipped queue/rules); raises ValueError on a bad rule."""
+def load_rules(path: Path | None = None, *, with_model: bool = True) -> RuleSet:
+    """Read the rule folder (default: the shipped queue/rules); raises ValueError on a bad rule or model.
+
+    ``with_model=False`` leaves the model out (train.py, which must work when model.json is missing).
+    """
     if path is None:
         from gateway.resources import data_path
 
@@ -88,7 +94,7 @@ def load_rules(path: Path | None = None) -> RuleSet:
         raise ValueError(f"rules name unknown topics: {', '.join(unknown)}")
     model_table = table.get("model", {})
     model = None
-    if model_table.get("enabled", False):
+    if with_model and model_table.get("enabled", False):
         try:
             model = read_model(Path(path), str(model_table.get("file", MODEL)), TOPICS)
         except ModelError as exc:
@@ -107,8 +113,10 @@ def load_rules(path: Path | None = None) -> RuleSet:
         yields=[(str(a), str(b), float(n)) for a, b, n in table.get("yields", [])],
         max_chars=int(table.get("max_chars", 20000)),
         model=model,
-        model_weight=float(model_table.get("weight", 3.0)),
+        model_weight=float(model_table.get("weight", 4.0)),
         model_skip=frozenset(model_table.get("skip", ["automatic"])),
+        model_support=frozenset(model_table.get("support", [])),
+        model_alone=float(model_table.get("alone", 1.0)),
         model_machine=float(model_table.get("machine", 1.0)),
     )
 
@@ -154,12 +162,17 @@ def classify(msg: ParsedMessage, *, channel: str = "email", form: Mapping[str, s
             continue
         scores[rule.topic] = round(scores[rule.topic] + rule.weight, 2)
         found[rule.topic].append(f"{rule.topic} {rule.weight:+g} {rule.name}: {'; '.join(matched)}")
+    relayed = channel in RELAY_CHANNELS and bool(weak)  # a transcriber or scanner carried a person's words
     probs, terms = rules.model.probabilities(ev.text) if rules.model is not None else ({}, {})
-    if machine and channel not in RELAY_CHANNELS and rules.model is not None:
+    if machine and not relayed and rules.model is not None:
         _machine_vote(probs, terms, scores, found, rules, rules.model)
-    machine_topic = _machine(scores, rules, bool(strong), bool(weak) and channel not in RELAY_CHANNELS)
+    adds = _model_adds(probs, scores, rules)
+    # A concern for a person, as the rules and the model together see it, keeps a message from being filed as
+    # a machine's; an everyday topic's share does not (receipts and notices read like membership and bookings).
+    person = {t: scores[t] + (adds.get(t, 0.0) if t in CONCERNS else 0.0) for t in TOPICS}
+    machine_topic = _machine(scores, person, rules, bool(strong), bool(weak) and not relayed)
     if machine_topic is None and rules.model is not None:
-        _model(probs, terms, scores, found, rules, rules.model)
+        _add_model(adds, probs, terms, scores, found, rules.model)
     topic, why = machine_topic or _primary(scores, rules)
     secondary = [t for t in rules.secondary_topics
                  if t != topic and scores[t] >= rules.needs(t, secondary=True, primary=topic)]
@@ -180,9 +193,11 @@ def classify(msg: ParsedMessage, *, channel: str = "email", form: Mapping[str, s
                           scores={t: round(s, 2) for t, s in scores.items() if s})
 
 
-def _machine(scores: Mapping[str, float], rules: RuleSet, strong: bool, weak: bool) -> tuple[str, str] | None:
+def _machine(scores: Mapping[str, float], person: Mapping[str, float], rules: RuleSet, strong: bool,
+             weak: bool) -> tuple[str, str] | None:
     """``automatic`` when a mail system surely made the message, or when machine wording (with a weak
-    machine hint, less of it) is all there is; never when a person's topic reached its threshold."""
+    machine hint, less of it) is all there is; never when a person's topic reached its threshold, as
+    the rules and the model together (``person``) score it."""
     if strong:
         return "automatic", f"score {scores['automatic']:g}: strong machine evidence"
     need = rules.needs("automatic_weak" if weak else "automatic")
@@ -190,7 +205,7 @@ def _machine(scores: Mapping[str, float], rules: RuleSet, strong: bool, weak: bo
         return None
     # A question mark is what surveys and receipts say too: the fallback topic is no evidence of a person.
     human = [t for t in rules.order + rules.precedence
-             if t not in ("automatic", rules.fallback) and scores.get(t, 0.0) >= rules.needs(t)]
+             if t not in ("automatic", rules.fallback) and person.get(t, 0.0) >= rules.needs(t)]
     # With a system's sender and plenty of system wording, only a concern for a person outweighs it.
     if weak and scores["automatic"] >= rules.needs("automatic"):
         human = [t for t in human if t in ("safeguarding", "abusive")]
@@ -205,8 +220,9 @@ def _machine_vote(probs: Mapping[str, float], terms: Mapping[str, float], scores
 
     A receipt, a calendar acceptance or an out-of-office sent without the headers that say so has
     only its wording to give it away, and the model knows that wording better than a phrase list. It
-    is counted only where the rules look for machine wording (mail from outside, not a relay channel),
-    and ``_machine`` still lets any person's topic that reached its threshold outrank it.
+    is counted only where the rules look for machine wording (mail from outside, not relayed by a
+    transcriber or scanner), and ``_machine`` still lets any person's topic that reached its
+    threshold outrank it.
     """
     p = probs.get("automatic", 0.0)
     if p < rules.model_machine or p < max(probs.values()):
@@ -217,23 +233,28 @@ def _machine_vote(probs: Mapping[str, float], terms: Mapping[str, float], scores
     found["automatic"].append(f"automatic {add:+g} model: probability {p:.2f}" + (f" from {words}" if words else ""))
 
 
-def _model(probs: Mapping[str, float], terms: Mapping[str, float], scores: dict[str, float],
-           found: dict[str, list[str]], rules: RuleSet, model: TextModel) -> None:
-    """Add each topic's probability times the model's weight to its score, with the words behind it.
+def _model_adds(probs: Mapping[str, float], scores: Mapping[str, float], rules: RuleSet) -> dict[str, float]:
+    """What the model adds to each person's topic: its probability times its weight.
 
-    The topics in ``model_skip`` are left out and the rest renormalised: a person's message (which this
-    is, once ``_machine`` has said no) gets the model's view of which person's topic it is.
+    Raw probabilities, never renormalised over the topics kept: a message the model takes for a
+    machine's keeps small shares for the rest, and blowing those up would invent a topic. The topics
+    in ``model_skip`` get nothing; those in ``model_support`` only when one of their own rules matched
+    or the model alone is sure (``model_alone``): it may make a threat count, but a firm complaint's
+    "if it happens again you'll hear from my solicitor" must not become abuse on a third of a vote.
     """
-    kept = {t: p for t, p in probs.items() if t not in rules.model_skip and t in scores}
-    total = sum(kept.values()) or 1.0
-    for topic, p in sorted(kept.items(), key=lambda kv: -kv[1]):
-        add = round(rules.model_weight * p / total, 2)
-        if add <= 0:
-            continue
+    return {t: round(rules.model_weight * p, 2) for t, p in probs.items()
+            if t in scores and t not in rules.model_skip
+            and (t not in rules.model_support or scores[t] > 0 or p >= rules.model_alone)}
+
+
+def _add_model(adds: Mapping[str, float], probs: Mapping[str, float], terms: Mapping[str, float],
+               scores: dict[str, float], found: dict[str, list[str]], model: TextModel) -> None:
+    """Add the model's share to each person's topic; the reason names the words behind it."""
+    for topic, add in sorted(adds.items(), key=lambda kv: -kv[1]):
         scores[topic] = round(scores[topic] + add, 2)
-        if add >= 0.1:
+        if add >= 0.4:  # a tenth of probability or more: worth a line for staff
             words = ", ".join(repr(w) for w in model.why(dict(terms), topic))
-            found[topic].append(f"{topic} {add:+g} model: probability {p / total:.2f}" + (f" from {words}" if words else ""))
+            found[topic].append(f"{topic} {add:+g} model: probability {probs[topic]:.2f}" + (f" from {words}" if words else ""))
 
 
 def _primary(scores: Mapping[str, float], rules: RuleSet) -> tuple[str, str]:

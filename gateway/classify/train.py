@@ -88,15 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     folders = args.folders or labelled_sets()
     if args.test is not None:  # a set is never judged by a model that has read it
         folders = [f for f in folders if f.resolve() != args.test.resolve()]
-    full = load_rules(args.rules)
-    rules = dataclasses.replace(full, model=None)
+    rules = load_rules(args.rules, with_model=False)  # works with model.json missing or broken: this rebuilds it
     items = read_items(folders, rules.max_chars)
     print(f"{len(items)} messages in {len(folders)} sets; C {C}, terms in at least {MIN_DF} messages")
     if args.test is not None:
         tests = read_items([args.test], rules.max_chars)
         model = fit(items)
         reports = [("rules alone", judge(tests, rules)), ("model alone", model_alone(tests, model)),
-                   ("rules + model", judge(tests, dataclasses.replace(full, model=model)))]
+                   ("rules + model", judge(tests, dataclasses.replace(rules, model=model)))]
         print(f"judged once on {args.test} ({len(tests)} messages), model trained on the folders:")
     else:
         alone, both = grouped(items, rules)
