@@ -350,6 +350,8 @@ HEADERLESS_MACHINES = [
     "Your payment of £45.00 to Riverside Leisure Trust was successful. Transaction ID 88213-AB. Card ending 4421. "
     "Keep this email for your records.",
     "Accepted: Volunteers' planning meeting @ Thu 14 May 2026 19:00 - 20:30 (GMT). Jo Parry has accepted this invitation.",
+    "Accepted: EPA standardisation meeting for assessors @ Tue 9 Jun 2026 10:00 - 12:00 (BST). Priya Shah has accepted "
+    "this invitation. BEGIN:VCALENDAR METHOD:REPLY BEGIN:VEVENT PARTSTAT=ACCEPTED END:VEVENT END:VCALENDAR",
     "Hello, thank you for your message. I am away until 18 May with no access to email. For urgent matters please "
     "contact the office on 01632 960000.",
 ]

@@ -204,8 +204,11 @@ def _machine(scores: Mapping[str, float], person: Mapping[str, float], rules: Ru
     if scores["automatic"] < need:
         return None
     # A question mark is what surveys and receipts say too: the fallback topic is no evidence of a person.
+    # A concern reaching its threshold always counts; an everyday topic only when it outweighs the machine
+    # wording (an exam board's calendar acceptance says "EPA" once and "accepted", "VCALENDAR" all over).
     human = [t for t in rules.order + rules.precedence
-             if t not in ("automatic", rules.fallback) and person.get(t, 0.0) >= rules.needs(t)]
+             if t not in ("automatic", rules.fallback) and person.get(t, 0.0) >= rules.needs(t)
+             and (t in CONCERNS or person.get(t, 0.0) >= scores["automatic"])]
     # With a system's sender and plenty of system wording, only a concern for a person outweighs it.
     if weak and scores["automatic"] >= rules.needs("automatic"):
         human = [t for t in human if t in ("safeguarding", "abusive")]
