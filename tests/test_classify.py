@@ -515,6 +515,10 @@ FAMILIES = [
     ("abusive", "Whoever turned down my appeal deserves a beating. I know who sits on that panel. Tick tock."),
     ("abusive", "Shame about all that old timber in your office. Be awful if the whole place had a fire one night."),
     ("accessibility_request", "Membership number 55012. Please send all my letters in Polish from now on."),
+    ("safeguarding", "I've started cutting again and the counselling waiting list is six months. How long is your wait?"),
+    ("safeguarding", "Please cancel my membership, I won't be needing it. I've put my affairs in order. "
+                     "Thank you for everything."),
+    ("safeguarding", "Thanks for the session notes. Honestly most days I just wish I could disappear."),
     ("general_enquiry", "My neighbour's son is worried he'll fail; nobody will find him a place on the course, "
                         "is there a waiting list?"),
 ]
@@ -526,3 +530,11 @@ def test_wording_families(rules: RuleSet, topic: str, body: str) -> None:
     assert got.topic == topic, got.reasons
     # the family itself matched: a broken word list must not hide behind the model
     assert any(r.startswith(f"{topic} +") and " model: " not in r for r in got.reasons), got.reasons
+
+
+@pytest.mark.parametrize("body", [
+    "Our funeral plan: my mother wants her affairs in order before she moves house. What does the plan cover?",
+    "The council started cutting again: the library is closing. Can your group help us find a new room?",
+])
+def test_warning_sign_phrases_in_their_innocent_sense(rules: RuleSet, body: str) -> None:
+    assert decide(rules, body).topic != "safeguarding"
